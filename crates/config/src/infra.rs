@@ -1,0 +1,324 @@
+//! One infrastructure tree: loading the catalogue and environments, resolving a deployment for
+//! an environment into a compose project, and checking the whole tree.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Serialize;
+
+use crate::compose::{self, Project};
+use crate::deployment::{Catalogue, Composing, DeployCommand, Deployment, Effective, FileRef};
+use crate::environment::{self, Environment, Environments, Kind, Vars};
+use crate::{Diagnostic, Diagnostics, Error, Result, suggest};
+
+/// The catalogue, relative to the infrastructure root.
+pub const CATALOGUE_FILE: &str = "config/containerDeploymentConfig.json";
+/// The environments, relative to the infrastructure root.
+pub const ENVIRONMENTS_FILE: &str = "config/environments.json";
+/// Kustomize overlays, relative to the infrastructure root.
+pub const OVERLAYS_DIR: &str = "k8s/overlays";
+
+/// Inputs that do not come from the tree itself.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The process environment: it overrides env files, as in Docker Compose.
+    pub process_env: BTreeMap<String, String>,
+}
+
+/// A loaded infrastructure tree.
+#[derive(Debug, Clone)]
+pub struct Infra {
+    pub root: Utf8PathBuf,
+    pub catalogue: Catalogue,
+    pub environments: Environments,
+    process_env: BTreeMap<String, String>,
+}
+
+/// A deployment resolved for one environment: everything a driver needs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolved {
+    pub environment: Environment,
+    pub deployment: Deployment,
+    pub target: Effective,
+    /// The compose project name.
+    pub project_name: String,
+    /// The merged compose project (docker targets).
+    #[serde(skip)]
+    pub compose: Option<Project>,
+    /// The services the action applies to, dependencies included where the action starts them.
+    pub services: Vec<String>,
+    #[serde(skip)]
+    pub vars: Vars,
+}
+
+impl Infra {
+    /// Loads the catalogue and the environments under `root`.
+    pub fn load(root: &Utf8Path, options: &LoadOptions) -> Result<(Infra, Diagnostics)> {
+        let mut diags = Diagnostics::new();
+        let catalogue = read(root, CATALOGUE_FILE, &mut diags).map(|(file, text)| {
+            let (c, d) = Catalogue::parse(&file, &text);
+            diags.extend(d);
+            c
+        });
+        let environments = read(root, ENVIRONMENTS_FILE, &mut diags).map(|(file, text)| {
+            let (e, d) = Environments::parse(&file, &text);
+            diags.extend(d);
+            e
+        });
+        let (Some(catalogue), Some(environments)) = (catalogue, environments) else {
+            return Err(Error::Invalid(diags));
+        };
+        let infra = Infra { root: root.to_owned(), catalogue, environments, process_env: options.process_env.clone() };
+        infra.cross_check(&mut diags);
+        diags.into_result(infra)
+    }
+
+    /// Validates everything under `root` and returns every finding, without stopping early.
+    pub fn check(root: &Utf8Path, options: &LoadOptions) -> Diagnostics {
+        let (infra, mut diags) = match Infra::load(root, options) {
+            Ok(ok) => ok,
+            Err(e) => return e.diagnostics().clone().sorted(),
+        };
+        infra.check_files(&mut diags);
+        for env in infra.environments.environments.values() {
+            if let Err(d) = infra.vars(&env.name) {
+                diags.push(d);
+            }
+        }
+        let mut seen_projects = BTreeSet::new();
+        for d in &infra.catalogue.deployments {
+            for env in &d.environments {
+                if infra.environments.environments.get(env).is_none() {
+                    continue; // reported by cross_check
+                }
+                match infra.resolve(env, &d.short_name) {
+                    Ok((resolved, warnings)) => {
+                        // The same files in the same environment give the same findings.
+                        let key = (env.clone(), resolved.target.deploy_files.iter().map(|f| f.path.clone()).collect::<Vec<_>>());
+                        if seen_projects.insert(key) {
+                            diags.extend(warnings);
+                        }
+                    }
+                    Err(e) => diags.extend(e.diagnostics().clone()),
+                }
+            }
+        }
+        diags.sorted()
+    }
+
+    fn cross_check(&self, diags: &mut Diagnostics) {
+        let names: Vec<&str> = self.environments.environments.keys().map(String::as_str).collect();
+        for d in &self.catalogue.deployments {
+            let field = format!("deployments.{}", d.short_name);
+            for env in d.environments.iter().chain(d.target.environment_overrides.keys()) {
+                if !self.environments.environments.contains_key(env) {
+                    diags.push(
+                        Diagnostic::error(&self.catalogue.file, Some(d.location), &format!("{field}.environments"), format!("unknown environment `{env}`"))
+                            .with_help_opt(suggest::did_you_mean(env, names.iter().copied())),
+                    );
+                }
+            }
+            for env in d.target.environment_overrides.keys() {
+                if !d.environments.contains(env) {
+                    diags.push(
+                        Diagnostic::error(&self.catalogue.file, Some(d.location), &format!("{field}.target.environmentOverrides.{env}"), format!("override for `{env}`, which the deployment does not allow"))
+                            .with_help(format!("add `{env}` to `environments` or remove the override")),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Files and overlays the catalogue names exist.
+    fn check_files(&self, diags: &mut Diagnostics) {
+        for d in &self.catalogue.deployments {
+            let field = format!("deployments.{}", d.short_name);
+            let files = d.target.deploy_files.iter().chain(d.target.environment_overrides.values().flat_map(|o| o.deploy_files.iter().flatten()));
+            for f in files {
+                if !self.root.join(&f.path).is_file() {
+                    diags.push(missing_file(&self.catalogue.file, f, &self.root, &format!("{field}.target.deployFiles")));
+                }
+            }
+            if d.target.composing == Composing::Kubernetes {
+                for overlay in d.target.overlay.iter().chain(d.target.environment_overrides.values().filter_map(|o| o.overlay.as_ref())) {
+                    let dir = self.root.join(OVERLAYS_DIR).join(overlay);
+                    if !dir.join("kustomization.yaml").is_file() && !dir.join("kustomization.yml").is_file() {
+                        diags.push(
+                            Diagnostic::error(&self.catalogue.file, Some(d.location), &format!("{field}.target.overlay"), format!("overlay `{overlay}` not found: no {dir}/kustomization.yaml"))
+                                .with_help_opt(suggest::did_you_mean(overlay, self.overlays().iter().map(String::as_str))),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The names of the overlays under `k8s/overlays`.
+    pub fn overlays(&self) -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(self.root.join(OVERLAYS_DIR))
+            .map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).filter_map(|e| e.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// The variables of an environment: its env file (or the `.example` beside it) and the
+    /// process environment.
+    pub fn vars(&self, env: &str) -> Result<Vars, Diagnostic> {
+        let environment = self.environments.get(env)?;
+        let Some(env_file) = &environment.env_file else {
+            return Ok(Vars { process: self.process_env.clone(), ..Vars::default() });
+        };
+        let real = self.root.join(env_file);
+        let example = Utf8PathBuf::from(format!("{real}.example"));
+        let path = if real.is_file() {
+            real
+        } else if example.is_file() {
+            example
+        } else {
+            return Err(Diagnostic::error(&self.environments.file, Some(environment.location), &format!("environments.{env}.envFile"), format!("env file not found: neither {real} nor {example} exists"))
+                .with_help(format!("create {real} (copy the example of another environment)")));
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| Diagnostic::error(&path, None, "", format!("cannot read env file: {e}")))?;
+        environment::resolve_env_text(&path, &text, &self.process_env)
+    }
+
+    /// Resolves deployment `short_name` for environment `env`: overrides applied, variables
+    /// read, compose files loaded, merged and validated, services selected.
+    pub fn resolve(&self, env: &str, short_name: &str) -> Result<(Resolved, Diagnostics)> {
+        let one = |d: Diagnostic| Error::Invalid(d.into());
+        let environment = self.environments.get(env).map_err(one)?.clone();
+        let deployment = self.catalogue.find(short_name).map_err(one)?.clone();
+        let target = deployment.for_environment(&self.catalogue.file, env).map_err(one)?;
+        let mut vars = self.vars(env).map_err(one)?;
+        vars.extra = target.env.clone();
+        let project_name = vars.get("COMPOSE_PROJECT_NAME").or_else(|| environment.project.clone()).unwrap_or_else(|| "srvthreds".to_owned());
+        let mut diags = Diagnostics::new();
+        let mut compose_project = None;
+        let mut services = Vec::new();
+        if target.composing == Composing::Docker {
+            if environment.kind != Kind::Docker {
+                return Err(one(Diagnostic::error(&self.environments.file, Some(environment.location), &format!("environments.{env}.kind"), format!("deployment `{short_name}` runs on Docker, but environment `{env}` is a cloud environment"))));
+            }
+            let project = self.load_compose(&target.deploy_files, &vars, &mut diags);
+            // Cross-checks of a project missing a file's services would only repeat the first
+            // error in many other words.
+            if !diags.has_errors() {
+                diags.extend(compose::validate(&project));
+            }
+            if diags.has_errors() {
+                return Err(Error::Invalid(diags));
+            }
+            services = select_services(&project, target.services.as_deref(), target.deploy_command).map_err(|e| one(e.relocate(&self.catalogue.file, deployment.location)))?;
+            compose_project = Some(project);
+        }
+        let resolved = Resolved { environment, deployment, target, project_name, compose: compose_project, services, vars };
+        diags.into_result(resolved)
+    }
+
+    /// Loads and merges compose files (relative to the root), checking that files they refer to
+    /// exist.
+    pub fn load_compose(&self, files: &[FileRef], vars: &Vars, diags: &mut Diagnostics) -> Project {
+        let mut merged: Option<Project> = None;
+        for f in files {
+            let path = self.root.join(&f.path);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(_) => {
+                    diags.push(missing_file(&self.catalogue.file, f, &self.root, "deployFiles"));
+                    continue;
+                }
+            };
+            let loaded = compose::load_file(&path, &text, &|k| vars.get(k));
+            diags.extend(loaded.diagnostics);
+            merged = Some(match merged {
+                None => loaded.project,
+                Some(base) => compose::merge(base, loaded.project),
+            });
+        }
+        let project = merged.unwrap_or_default();
+        for svc in project.services.values() {
+            let field = format!("services.{}", svc.name);
+            if let Some(build) = &svc.build {
+                if !build.context.is_dir() {
+                    diags.push(Diagnostic::error(&svc.origin.file, Some(svc.origin.location), &format!("{field}.build.context"), format!("build context {} does not exist", build.context)).with_help("fix the path (relative to the compose file) or the variable that sets it"));
+                } else if let Some(df) = &build.dockerfile {
+                    let p = build.context.join(df);
+                    if !p.is_file() {
+                        diags.push(Diagnostic::error(&svc.origin.file, Some(svc.origin.location), &format!("{field}.build.dockerfile"), format!("Dockerfile {p} does not exist")).with_help("the dockerfile path is relative to the build context"));
+                    }
+                }
+            }
+            for env_file in &svc.env_file {
+                if !env_file.is_file() {
+                    diags.push(Diagnostic::error(&svc.origin.file, Some(svc.origin.location), &format!("{field}.env_file"), format!("env file {env_file} does not exist")));
+                }
+            }
+        }
+        project
+    }
+}
+
+/// The services an action applies to. With no explicit list: every service without a profile.
+/// An explicit list must name existing services; actions that start containers also take their
+/// dependencies, transitively, as `docker compose up SERVICE` does.
+pub fn select_services(project: &Project, requested: Option<&[String]>, command: DeployCommand) -> Result<Vec<String>, Diagnostic> {
+    let names: Vec<&str> = project.services.keys().map(String::as_str).collect();
+    let mut selected: BTreeSet<String> = match requested {
+        None => project.services.values().filter(|s| s.profiles.is_empty()).map(|s| s.name.clone()).collect(),
+        Some(list) => {
+            for s in list {
+                if !project.services.contains_key(s) {
+                    return Err(Diagnostic::error(Utf8Path::new(""), None, "services", format!("unknown service `{s}`")).with_help_opt(suggest::did_you_mean(s, names.iter().copied())));
+                }
+            }
+            list.iter().cloned().collect()
+        }
+    };
+    if matches!(command, DeployCommand::Up | DeployCommand::Run) {
+        let mut stack: Vec<String> = selected.iter().cloned().collect();
+        while let Some(s) = stack.pop() {
+            for dep in project.services[&s].depends_on.keys() {
+                if project.services.contains_key(dep) && selected.insert(dep.clone()) {
+                    stack.push(dep.clone());
+                }
+            }
+        }
+    }
+    Ok(selected.into_iter().collect())
+}
+
+impl Diagnostic {
+    /// Points a finding that had no file at `file:location`.
+    fn relocate(mut self, file: &Utf8Path, location: crate::node::Location) -> Self {
+        if self.file.as_str().is_empty() {
+            self.file = file.to_owned();
+            self.location = Some(location);
+        }
+        self
+    }
+}
+
+fn read(root: &Utf8Path, rel: &str, diags: &mut Diagnostics) -> Option<(Utf8PathBuf, String)> {
+    let path = root.join(rel);
+    match std::fs::read(&path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some((path, text)),
+            Err(e) => {
+                diags.push(Diagnostic::error(&path, None, "", format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())));
+                None
+            }
+        },
+        Err(e) => {
+            let help = if root.is_dir() { format!("create {rel} under {root}") } else { format!("{root} is not a directory: pass the infrastructure tree with --infra DIR") };
+            diags.push(Diagnostic::error(&path, None, "", format!("cannot read: {e}")).with_help(help));
+            None
+        }
+    }
+}
+
+fn missing_file(catalogue: &Utf8Path, f: &FileRef, root: &Utf8Path, field: &str) -> Diagnostic {
+    Diagnostic::error(catalogue, Some(f.location), field, format!("file `{}` not found (looked for {})", f.path, root.join(&f.path)))
+        .with_help("paths in the catalogue are relative to the infrastructure root")
+}

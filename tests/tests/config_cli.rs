@@ -1,0 +1,207 @@
+//! `cargo xtask config check` and `deploy --dry-run` on the real tree and on broken copies of it:
+//! every malformed input is a non-zero exit naming the file and line, never a panic.
+
+use std::path::Path;
+
+use stack_tests::{describe, repo_root, run_xtask};
+
+/// A copy of `infrastructure/` in a temporary directory, with the build context the compose
+/// files point at (`SRVTHREDS_BUILD_CONTEXT`) kept at the real repository.
+struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    fn new() -> Tree {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(repo_root().join("infrastructure").as_std_path(), &dir.path().join("infrastructure"));
+        Tree { dir }
+    }
+
+    fn root(&self) -> String {
+        self.dir.path().join("infrastructure").display().to_string()
+    }
+
+    fn edit(&self, rel: &str, f: impl FnOnce(String) -> String) {
+        let path = self.dir.path().join("infrastructure").join(rel);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::fs::write(&path, f(text)).expect("write");
+    }
+
+    /// Runs `cargo xtask --infra <copy> ARGS`, with the build context pointed at the repository.
+    fn xtask(&self, args: &[&str]) -> std::process::Output {
+        let root = self.root();
+        let mut all = vec!["--infra", root.as_str()];
+        all.extend_from_slice(args);
+        let mut cmd = stack_tests::xtask();
+        cmd.args(&all).env("SRVTHREDS_BUILD_CONTEXT", repo_root().as_str());
+        cmd.output().expect("run xtask")
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Asserts a failing run whose stderr or stdout contains each of `expected`, and no panic.
+fn assert_fails_with(out: &std::process::Output, expected: &[&str]) {
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "expected a failure\n{}", describe(out));
+    assert_ne!(out.status.code(), Some(101), "xtask panicked\n{}", describe(out));
+    assert!(!all.contains("panicked"), "xtask panicked\n{}", describe(out));
+    for e in expected {
+        assert!(all.contains(e), "output lacks `{e}`\n{}", describe(out));
+    }
+}
+
+#[test]
+fn the_shipped_tree_checks_clean() {
+    let out = run_xtask(&["config", "check"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = run_xtask(&["config", "check", "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["errors"], 0, "{report}");
+}
+
+#[test]
+fn dry_run_plan_is_one_json_document_in_dependency_order() {
+    let out = run_xtask(&["deploy", "local", "s_a_dbs_s", "--dry-run", "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(plan["deployment"], "s_a_dbs_s");
+    assert_eq!(plan["environment"], "local");
+    let levels = plan["levels"].as_array().expect("levels");
+    let level_of = |svc: &str| {
+        levels
+            .iter()
+            .position(|l| l.as_array().expect("level").iter().any(|c| c["service"] == svc))
+            .unwrap_or_else(|| panic!("{svc} is not in the plan: {plan}"))
+    };
+    // Every container starts after everything it waits for.
+    let mut containers = 0;
+    for (i, level) in levels.iter().enumerate() {
+        for c in level.as_array().expect("level") {
+            containers += 1;
+            for w in c["waitFor"].as_array().expect("waitFor") {
+                let dep = w["service"].as_str().expect("service");
+                assert!(level_of(dep) < i, "{} (level {i}) waits for {dep} (level {})", c["service"], level_of(dep));
+            }
+        }
+    }
+    assert_eq!(containers, 7, "three stores, bootstrap and three services: {plan}");
+    assert!(level_of("mongo") < level_of("srvthreds-bootstrap"));
+    assert!(level_of("srvthreds-bootstrap") < level_of("srvthreds-engine"));
+    assert!(level_of("srvthreds-engine") < level_of("srvthreds-session-agent"));
+    // The builder image is built before the images that use it.
+    let images: Vec<&str> = plan["images"].as_array().expect("images").iter().map(|i| i["service"].as_str().unwrap_or_default()).collect();
+    assert_eq!(images.first(), Some(&"srvthreds-builder"), "{images:?}");
+    assert_eq!(images.len(), 5, "{images:?}");
+    // Secrets never appear in a plan.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("srvthreds-local-redis") && !text.contains("srvthreds-local-rabbit"), "a password leaked into the plan: {text}");
+}
+
+#[test]
+fn unknown_short_name_suggests_the_closest() {
+    let out = run_xtask(&["deploy", "local", "s_a_db", "--dry-run"]);
+    assert_fails_with(&out, &["containerDeploymentConfig.json", "unknown deployment `s_a_db`", "did you mean `s_a_dbs`?"]);
+}
+
+#[test]
+fn environment_not_allowed_for_the_deployment() {
+    let out = run_xtask(&["deploy", "prod", "s_a_dbs", "--dry-run"]);
+    assert_fails_with(&out, &["containerDeploymentConfig.json:", "not allowed in environment `prod`"]);
+}
+
+#[test]
+fn wrong_type_names_file_line_and_field() {
+    let tree = Tree::new();
+    tree.edit("config/containerDeploymentConfig.json", |t| t.replacen("\"environments\": [", "\"environments\": 7, \"x\": [", 1));
+    let out = tree.xtask(&["config", "check"]);
+    assert_fails_with(&out, &["containerDeploymentConfig.json:", "`deployments[0].environments`: expected a list, found a number"]);
+}
+
+#[test]
+fn invalid_json_names_line_and_column() {
+    let tree = Tree::new();
+    tree.edit("config/environments.json", |t| t.replacen('}', "},", 1));
+    let out = tree.xtask(&["config", "check"]);
+    assert_fails_with(&out, &["environments.json:", "invalid JSON"]);
+}
+
+#[test]
+fn dependency_cycle_is_reported() {
+    let tree = Tree::new();
+    // The bootstrap job now also waits for the engine, which waits for the bootstrap job.
+    tree.edit("local/compose/docker-compose-services.yml", |t| {
+        let at = t.find("  srvthreds-bootstrap:\n").expect("bootstrap service");
+        let deps = at + t[at..].find("    depends_on:\n").expect("its depends_on") + "    depends_on:\n".len();
+        format!("{}      srvthreds-engine:\n        condition: service_started\n{}", &t[..deps], &t[deps..])
+    });
+    let out = tree.xtask(&["config", "check"]);
+    assert_fails_with(&out, &["docker-compose-services.yml:", "dependency cycle: srvthreds-bootstrap -> srvthreds-engine -> srvthreds-bootstrap"]);
+}
+
+#[test]
+fn duplicate_host_port_is_reported() {
+    let tree = Tree::new();
+    tree.edit("env/local.env.example", |t| t.replace("REDIS_PORT=6379", "REDIS_PORT=27017"));
+    let out = tree.xtask(&["deploy", "local", "s_a_dbs", "--dry-run"]);
+    assert_fails_with(&out, &["docker-compose-db.yml:", "host port 27017/tcp is already bound by service `mongo`"]);
+}
+
+#[test]
+fn missing_compose_file_is_reported() {
+    let tree = Tree::new();
+    std::fs::remove_file(Path::new(&tree.root()).join("local/compose/docker-compose-services.yml")).expect("rm");
+    let out = tree.xtask(&["config", "check"]);
+    assert_fails_with(&out, &["containerDeploymentConfig.json:", "file `local/compose/docker-compose-services.yml` not found"]);
+}
+
+#[test]
+fn unterminated_interpolation_is_reported() {
+    let tree = Tree::new();
+    tree.edit("local/compose/docker-compose-db.yml", |t| t.replacen("${MONGO_IMAGE:-mongo:7.0}", "${MONGO_IMAGE:-mongo:7.0", 1));
+    let out = tree.xtask(&["config", "check"]);
+    assert_fails_with(&out, &["docker-compose-db.yml:", "`services.mongo.image`", "unterminated `${`"]);
+}
+
+#[test]
+fn invalid_yaml_names_line() {
+    let tree = Tree::new();
+    tree.edit("local/compose/docker-compose-db.yml", |t| t.replacen("services:\n", "services:\n  - [unclosed\n", 1));
+    let out = tree.xtask(&["config", "check"]);
+    assert_fails_with(&out, &["docker-compose-db.yml:", "invalid YAML"]);
+}
+
+#[test]
+fn unsupported_compose_key_is_a_warning_naming_it() {
+    let tree = Tree::new();
+    tree.edit("local/compose/docker-compose-db.yml", |t| t.replacen("  redis:\n", "  redis:\n    tmpfs: /run\n", 1));
+    let out = tree.xtask(&["config", "check"]);
+    assert!(out.status.success(), "a warning must not fail the check\n{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("warning:") && text.contains("`services.redis.tmpfs`: unsupported key `tmpfs` is ignored"), "{}", describe(&out));
+}
+
+#[test]
+fn missing_infra_dir_is_a_clear_error() {
+    let out = run_xtask(&["--infra", "/nonexistent/infra", "config", "check"]);
+    assert_fails_with(&out, &["/nonexistent/infra/config/containerDeploymentConfig.json", "--infra DIR"]);
+}
+
+#[test]
+fn commands_not_landed_say_so_and_fail() {
+    let out = run_xtask(&["k8s", "apply", "--overlay", "minikube"]);
+    assert_fails_with(&out, &["not implemented yet"]);
+}

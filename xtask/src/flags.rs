@@ -1,0 +1,212 @@
+//! Command-line flags. Clap types live only here; commands turn them into library options.
+
+use camino::Utf8PathBuf;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The SrvThreds deployment toolkit: local Docker, minikube and EKS from one command line.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, arg_required_else_help = true, propagate_version = true, max_term_width = 100)]
+pub struct Xtask {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Infrastructure tree to use (default: the nearest `infrastructure/` above the current
+    /// directory, else this repository's)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub infra: Option<Utf8PathBuf>,
+    /// Environment: local, test, dev, staging, prod
+    #[arg(long, global = true, value_name = "ENV", env = "SRVTHREDS_ENV", default_value = "local")]
+    pub env: String,
+    /// Print the exact plan and change nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Result format on stdout; progress and logs always go to stderr
+    #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+    /// More log output (-v: debug, -vv: trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a deployment of containerDeploymentConfig.json (Phase 1 short names)
+    Deploy(Deploy),
+    /// The data layer: MongoDB replica set, Redis, RabbitMQ
+    Db {
+        #[command(subcommand)]
+        action: Db,
+    },
+    /// The three SrvThreds services, builder image first
+    Services {
+        #[command(subcommand)]
+        action: Services,
+    },
+    /// Run the one-shot bootstrap job; its exit code becomes ours
+    Bootstrap,
+    /// Everything this toolkit started, with health
+    Status,
+    /// Logs of the local stack's containers
+    Logs(Logs),
+    /// Run the health checks of an environment
+    Health(Health),
+    /// Phase 2: a local Kubernetes cluster with the databases on the host
+    Minikube {
+        #[command(subcommand)]
+        action: Minikube,
+    },
+    /// Kubernetes manifests and cluster operations
+    K8s {
+        #[command(subcommand)]
+        action: K8s,
+    },
+    /// Phase 3: Terraform and EKS
+    Cloud {
+        #[command(subcommand)]
+        action: Cloud,
+    },
+    /// Check the configuration under the infrastructure tree
+    Config {
+        #[command(subcommand)]
+        action: Config,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Deploy {
+    /// Environment (overrides --env); with neither argument on a terminal, a menu asks
+    pub environment: Option<String>,
+    /// Short name of the deployment, e.g. s_a_dbs_s
+    pub short_name: Option<String>,
+    /// List the deployments and the environments they run in
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Db {
+    /// Start MongoDB, Redis and RabbitMQ and wait until healthy
+    Start,
+    /// Stop them, keeping containers and data
+    Stop,
+    /// Show their state and health
+    Status,
+    /// Remove them and their data volumes (asks unless --yes)
+    Reset {
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Services {
+    /// Build the builder image, then the service images
+    Build,
+    /// Start the services (and what they depend on)
+    Up,
+    /// Stop and remove the service containers
+    Down,
+    /// Show the services' logs
+    Logs(Logs),
+}
+
+#[derive(Debug, Args)]
+pub struct Logs {
+    /// Services to show (default: all)
+    pub services: Vec<String>,
+    /// Keep following new output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Lines from the end of each log
+    #[arg(long, default_value = "100")]
+    pub tail: String,
+}
+
+#[derive(Debug, Args)]
+pub struct Health {
+    /// Run only this check
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Minikube {
+    /// Start minikube, build images into it, start host databases, apply, wait, port-forward
+    Up,
+    /// Stop what `up` started
+    Down,
+    /// Cluster, workloads and forwards
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct Overlay {
+    /// Overlay name under k8s/overlays, or a path to a kustomization directory
+    #[arg(long, value_name = "O", default_value = "minikube")]
+    pub overlay: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8s {
+    /// Render an overlay to YAML
+    Render(Overlay),
+    /// Validate rendered objects against the Kubernetes API types and our lints
+    Validate(Overlay),
+    /// Show what apply would change (exit 0: none, 1: changes, >1: error)
+    Diff(Overlay),
+    /// Server-side apply, prune, and wait for rollouts
+    Apply(Overlay),
+    /// Workloads, ready counts, restarts
+    Status(Overlay),
+    /// Scale a workload
+    Scale(Overlay),
+    /// Logs of all pods of a workload
+    Logs(Overlay),
+    /// Port-forward to a service, reconnecting when pods are replaced
+    PortForward(Overlay),
+    /// Roll a workload back to its previous revision
+    Rollback(Overlay),
+    /// Delete the overlay's namespace and wait until it is gone
+    Delete(Overlay),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cloud {
+    /// terraform plan with a readable summary
+    Plan,
+    /// terraform apply (asks unless --yes)
+    Apply,
+    /// terraform destroy (asks unless --yes)
+    Destroy,
+    /// Write the EKS cluster's kubeconfig entry
+    Kubeconfig,
+    /// Print an EKS ExecCredential token
+    Token,
+    /// EKS cluster and node-group states
+    Status,
+    /// Cross-check Terraform module inputs and outputs
+    Lint,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Config {
+    /// Validate everything under the infrastructure tree (exit 0 when clean)
+    Check,
+}

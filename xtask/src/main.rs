@@ -1,0 +1,89 @@
+//! `cargo xtask`: parses flags and dispatches to one module per command group.
+
+mod backend;
+mod config;
+mod deploy;
+mod flags;
+mod output;
+mod pending;
+
+use std::process::ExitCode;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use clap::Parser;
+use stack_config::infra::LoadOptions;
+
+use crate::flags::{Command, Xtask};
+use crate::output::{Out, note};
+
+/// What every command needs besides its own flags.
+#[derive(Debug)]
+pub struct Context {
+    pub infra: Utf8PathBuf,
+    pub env: String,
+    pub dry_run: bool,
+    pub out: Out,
+}
+
+fn main() -> ExitCode {
+    let flags = Xtask::parse();
+    init_logging(flags.global.verbose, flags.global.quiet);
+    match run(flags) {
+        Ok(code) => code,
+        Err(e) => {
+            // Config errors are already rendered as `error: file:line:col: ...` lines.
+            let text = format!("{e:#}");
+            note(&if text.starts_with("error:") { text } else { format!("error: {text}") });
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
+    let g = flags.global;
+    let cx = Context { infra: g.infra.unwrap_or_else(default_infra), env: g.env, dry_run: g.dry_run, out: Out { format: g.output } };
+    match flags.command {
+        Command::Deploy(args) => deploy::run(&cx, args),
+        Command::Config { action } => config::run(&cx, action),
+        Command::Db { action } => pending::db(action),
+        Command::Services { action } => pending::services(action),
+        Command::Bootstrap => pending::not_yet("bootstrap", pending::LOCAL),
+        Command::Status => pending::not_yet("status", pending::LOCAL),
+        Command::Logs(_) => pending::not_yet("logs", pending::LOCAL),
+        Command::Health(_) => pending::not_yet("health", pending::HEALTH),
+        Command::Minikube { action } => pending::minikube(action),
+        Command::K8s { action } => pending::k8s(action),
+        Command::Cloud { action } => pending::cloud(action),
+    }
+}
+
+/// The nearest `infrastructure/` (holding the catalogue) above the current directory, else the
+/// one of the repository this xtask was built from.
+fn default_infra() -> Utf8PathBuf {
+    let marker = Utf8Path::new("infrastructure").join(stack_config::infra::CATALOGUE_FILE);
+    if let Some(cwd) = std::env::current_dir().ok().and_then(|d| Utf8PathBuf::from_path_buf(d).ok()) {
+        for dir in cwd.ancestors() {
+            if dir.join(&marker).is_file() {
+                return dir.join("infrastructure");
+            }
+        }
+    }
+    Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Utf8Path::new(".")).join("infrastructure")
+}
+
+/// Load options from this process: its environment overrides env files, as in Compose.
+pub fn load_options() -> LoadOptions {
+    LoadOptions { process_env: std::env::vars().collect() }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("XTASK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).with_target(false).without_time().init();
+}

@@ -1,0 +1,42 @@
+//! Printing results: human text or one JSON document on stdout. Progress goes to stderr.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::flags::Output;
+
+/// Where results go and in which format.
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    pub format: Output,
+}
+
+impl Out {
+    pub fn is_json(self) -> bool {
+        self.format == Output::Json
+    }
+
+    /// Prints `value` as one pretty JSON document.
+    pub fn json<T: Serialize>(self, value: &T) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, value)?;
+        writeln!(stdout)?;
+        Ok(())
+    }
+
+    /// Prints human text as it is.
+    pub fn text(self, text: &str) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            writeln!(stdout)?;
+        }
+        Ok(())
+    }
+}
+
+/// A line on stderr (notes, warnings, progress).
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
