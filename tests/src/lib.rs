@@ -26,5 +26,10 @@ pub fn run_xtask(args: &[&str]) -> Output {
 
 /// stdout and stderr of an output, for assertion messages.
 pub fn describe(out: &Output) -> String {
-    format!("exit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status.code(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "exit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

@@ -149,7 +149,10 @@ fn dependency_cycle_is_reported() {
         format!("{}      srvthreds-engine:\n        condition: service_started\n{}", &t[..deps], &t[deps..])
     });
     let out = tree.xtask(&["config", "check"]);
-    assert_fails_with(&out, &["docker-compose-services.yml:", "dependency cycle: srvthreds-bootstrap -> srvthreds-engine -> srvthreds-bootstrap"]);
+    assert_fails_with(
+        &out,
+        &["docker-compose-services.yml:", "dependency cycle: srvthreds-bootstrap -> srvthreds-engine -> srvthreds-bootstrap"],
+    );
 }
 
 #[test]

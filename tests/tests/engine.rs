@@ -6,7 +6,9 @@ use stack_compose::{Engine, EngineOptions};
 #[tokio::test(flavor = "current_thread")]
 async fn engine_answers_with_a_negotiated_api_version() {
     let options = EngineOptions::from_env(&|k| std::env::var(k).ok());
-    let engine = Engine::connect(&options).await.unwrap_or_else(|e| panic!("no Docker Engine: {e}\n(.ci/run starts dockerd; start one by hand for local runs)"));
+    let engine = Engine::connect(&options)
+        .await
+        .unwrap_or_else(|e| panic!("no Docker Engine: {e}\n(.ci/run starts dockerd; start one by hand for local runs)"));
     let v = engine.version().await.expect("GET /version");
     assert!(!v.version.is_empty(), "engine reported no version: {v:?}");
     let api: Vec<u32> = v.api_version.split('.').filter_map(|p| p.parse().ok()).collect();

@@ -67,7 +67,8 @@ fn config_crate_stays_pure() {
     let nodes = meta["resolve"]["nodes"].as_array().expect("resolve nodes");
     let by_id: BTreeMap<&str, &serde_json::Value> = nodes.iter().map(|n| (n["id"].as_str().unwrap_or_default(), n)).collect();
     let packages = meta["packages"].as_array().expect("packages");
-    let name_of: BTreeMap<&str, &str> = packages.iter().map(|p| (p["id"].as_str().unwrap_or_default(), p["name"].as_str().unwrap_or_default())).collect();
+    let name_of: BTreeMap<&str, &str> =
+        packages.iter().map(|p| (p["id"].as_str().unwrap_or_default(), p["name"].as_str().unwrap_or_default())).collect();
     let config_id = packages.iter().find(|p| p["name"] == "stack-config").and_then(|p| p["id"].as_str()).expect("stack-config exists");
     // Walk normal (non-dev) dependencies transitively.
     let mut stack = vec![config_id];
@@ -96,7 +97,9 @@ fn every_source_file_starts_with_a_doc_comment() {
     let mut count = 0;
     for dir in ["xtask", "crates", "tests"] {
         visit(root.join(dir).as_std_path(), &mut |path| {
-            if path.extension().is_some_and(|e| e == "rs") && !path.components().any(|c| c.as_os_str() == "fixtures" || c.as_os_str() == "target") {
+            if path.extension().is_some_and(|e| e == "rs")
+                && !path.components().any(|c| c.as_os_str() == "fixtures" || c.as_os_str() == "target")
+            {
                 count += 1;
                 let text = std::fs::read_to_string(path).unwrap_or_default();
                 if !text.trim_start().starts_with("//!") {

@@ -19,11 +19,15 @@ pub fn ensure_full(what: &str) -> anyhow::Result<Option<ExitCode>> {
         return Ok(None);
     }
     if std::env::var_os(REEXEC_GUARD).is_some() {
-        bail!("`{what}` needs the `full` feature, and the rebuilt xtask still lacks it\n  help: run `cargo run --package xtask --features full -- ...` directly");
+        bail!(
+            "`{what}` needs the `full` feature, and the rebuilt xtask still lacks it\n  help: run `cargo run --package xtask --features full -- ...` directly"
+        );
     }
     let cargo = std::env::var_os("CARGO").map(Into::into).map_or_else(|| which::which("cargo"), Ok).context("cannot find cargo to rebuild xtask with the Kubernetes/AWS backends\n  help: install Rust with rustup, or run `cargo run --package xtask --features full -- ...`")?;
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-    note(&format!("note: `{what}` needs the Kubernetes/AWS backends: running xtask with --features full (the first build takes several minutes)"));
+    note(&format!(
+        "note: `{what}` needs the Kubernetes/AWS backends: running xtask with --features full (the first build takes several minutes)"
+    ));
     let status = Command::new(cargo)
         .args(["run", "--quiet", "--manifest-path", manifest, "--package", "xtask", "--features", "full", "--"])
         .args(std::env::args_os().skip(1))

@@ -34,9 +34,13 @@ pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
         (Some(env), Some(short)) => (env, short),
         (Some(short), None) if infra.catalogue.find(&short).is_ok() => (cx.env.clone(), short),
         (None, None) if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
-            bail!("the interactive deployment menu is not implemented yet\n  help: give the environment and short name, e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists them")
+            bail!(
+                "the interactive deployment menu is not implemented yet\n  help: give the environment and short name, e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists them"
+            )
         }
-        _ => bail!("missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"),
+        _ => bail!(
+            "missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"
+        ),
     };
     let (resolved, warnings) = infra.resolve(&env, &short_name)?;
     for w in warnings.iter() {

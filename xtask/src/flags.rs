@@ -5,7 +5,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The SrvThreds deployment toolkit: local Docker, minikube and EKS from one command line.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", version, arg_required_else_help = true, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    arg_required_else_help = true,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Xtask {
     #[command(flatten)]
     pub global: Global,

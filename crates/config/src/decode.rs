@@ -150,7 +150,12 @@ impl Ctx<'_> {
             let help = suggest::closest(name, known.iter().copied()).map(|s| format!("did you mean `{s}`?"));
             let path = join(field, name);
             if strict {
-                self.error_help(key.location, &path, format!("unknown field `{name}`"), help.or_else(|| Some(format!("known fields: {}", known.join(", ")))));
+                self.error_help(
+                    key.location,
+                    &path,
+                    format!("unknown field `{name}`"),
+                    help.or_else(|| Some(format!("known fields: {}", known.join(", ")))),
+                );
             } else {
                 let help = help.or_else(|| Some("remove it, or run it with Docker Compose; this toolkit does not apply it".to_owned()));
                 self.warning(key.location, &path, format!("unsupported key `{name}` is ignored"), help);

@@ -133,7 +133,10 @@ impl Catalogue {
                 let mut ctx = Ctx { file, diags: &mut diags };
                 decode_catalogue(&mut ctx, &root, &mut cat);
             }
-            Err(e) => diags.push(Diagnostic::error(file, Some(e.location), "", format!("invalid JSON: {}", e.message)).with_help("fix the JSON syntax at this position")),
+            Err(e) => diags.push(
+                Diagnostic::error(file, Some(e.location), "", format!("invalid JSON: {}", e.message))
+                    .with_help("fix the JSON syntax at this position"),
+            ),
         }
         (cat, diags)
     }
@@ -210,7 +213,12 @@ fn decode_catalogue(ctx: &mut Ctx<'_>, root: &Node, cat: &mut Catalogue) {
         let f = index(if field.is_empty() { "deployments" } else { &field }, i);
         if let Some(d) = decode_deployment(ctx, item, &f) {
             if let Some(first) = seen.get(&d.short_name) {
-                ctx.error_help(d.location, &join(&f, "shortName"), format!("short name `{}` is used twice", d.short_name), Some(format!("it was first used at line {}; short names must be unique", first.line)));
+                ctx.error_help(
+                    d.location,
+                    &join(&f, "shortName"),
+                    format!("short name `{}` is used twice", d.short_name),
+                    Some(format!("it was first used at line {}; short names must be unique", first.line)),
+                );
                 continue;
             }
             seen.insert(d.short_name.clone(), d.location);
@@ -239,7 +247,14 @@ fn decode_deployment(ctx: &mut Ctx<'_>, node: &Node, field: &str) -> Option<Depl
             ctx.error(node.location, &join(field, "shortName"), format!("short name `{s}` may only use letters, digits, `_` and `-`"));
         }
     }
-    Some(Deployment { name: name?, short_name: short_name?, description, environments: environments?, target: target?, location: node.location })
+    Some(Deployment {
+        name: name?,
+        short_name: short_name?,
+        description,
+        environments: environments?,
+        target: target?,
+        location: node.location,
+    })
 }
 
 fn decode_target(ctx: &mut Ctx<'_>, node: &Node, field: &str) -> Option<Target> {
@@ -251,7 +266,12 @@ fn decode_target(ctx: &mut Ctx<'_>, node: &Node, field: &str) -> Option<Target> 
             Some("docker") => Some(Composing::Docker),
             Some("kubernetes") => Some(Composing::Kubernetes),
             Some(other) => {
-                ctx.error_help(n.location, &join(field, "composing"), format!("unknown composing `{other}`"), suggest::did_you_mean(other, ["docker", "kubernetes"]));
+                ctx.error_help(
+                    n.location,
+                    &join(field, "composing"),
+                    format!("unknown composing `{other}`"),
+                    suggest::did_you_mean(other, ["docker", "kubernetes"]),
+                );
                 None
             }
             None => None,
@@ -285,10 +305,20 @@ fn decode_target(ctx: &mut Ctx<'_>, node: &Node, field: &str) -> Option<Target> 
     let deploy_command = command?;
     match composing {
         Composing::Docker if deploy_files.is_empty() => {
-            ctx.error_help(node.location, &join(field, "deployFiles"), "a docker target needs `deployFiles`", Some("list the compose files, e.g. [\"local/compose/docker-compose-db.yml\"]".to_owned()));
+            ctx.error_help(
+                node.location,
+                &join(field, "deployFiles"),
+                "a docker target needs `deployFiles`",
+                Some("list the compose files, e.g. [\"local/compose/docker-compose-db.yml\"]".to_owned()),
+            );
         }
         Composing::Kubernetes if overlay.is_none() => {
-            ctx.error_help(node.location, &join(field, "overlay"), "a kubernetes target needs `overlay`", Some("name an overlay under k8s/overlays, e.g. \"minikube\"".to_owned()));
+            ctx.error_help(
+                node.location,
+                &join(field, "overlay"),
+                "a kubernetes target needs `overlay`",
+                Some("name an overlay under k8s/overlays, e.g. \"minikube\"".to_owned()),
+            );
         }
         _ => {}
     }
@@ -307,23 +337,34 @@ fn decode_target(ctx: &mut Ctx<'_>, node: &Node, field: &str) -> Option<Target> 
 fn decode_command_name(ctx: &mut Ctx<'_>, n: &Node, field: &str, composing: Option<Composing>) -> Option<DeployCommand> {
     let text = ctx.string(n, field)?;
     let (allowed, parsed): (&[&str], _) = match composing {
-        Some(Composing::Kubernetes) => (&["apply", "delete"], match text.as_str() {
-            "apply" => Some(DeployCommand::Apply),
-            "delete" => Some(DeployCommand::Delete),
-            _ => None,
-        }),
-        _ => (&["up", "down", "stop", "build", "run"], match text.as_str() {
-            // Phase 1 wrote compose's own flags after the verb (`up -d`); the verb is what counts.
-            t if t == "up" || t.starts_with("up ") => Some(DeployCommand::Up),
-            "down" => Some(DeployCommand::Down),
-            "stop" => Some(DeployCommand::Stop),
-            "build" => Some(DeployCommand::Build),
-            "run" => Some(DeployCommand::Run),
-            _ => None,
-        }),
+        Some(Composing::Kubernetes) => (
+            &["apply", "delete"],
+            match text.as_str() {
+                "apply" => Some(DeployCommand::Apply),
+                "delete" => Some(DeployCommand::Delete),
+                _ => None,
+            },
+        ),
+        _ => (
+            &["up", "down", "stop", "build", "run"],
+            match text.as_str() {
+                // Phase 1 wrote compose's own flags after the verb (`up -d`); the verb is what counts.
+                t if t == "up" || t.starts_with("up ") => Some(DeployCommand::Up),
+                "down" => Some(DeployCommand::Down),
+                "stop" => Some(DeployCommand::Stop),
+                "build" => Some(DeployCommand::Build),
+                "run" => Some(DeployCommand::Run),
+                _ => None,
+            },
+        ),
     };
     if parsed.is_none() {
-        ctx.error_help(n.location, field, format!("unknown deployCommand `{text}` for this target"), suggest::did_you_mean(&text, allowed.iter().copied()));
+        ctx.error_help(
+            n.location,
+            field,
+            format!("unknown deployCommand `{text}` for this target"),
+            suggest::did_you_mean(&text, allowed.iter().copied()),
+        );
     }
     parsed
 }
@@ -430,10 +471,19 @@ mod tests {
     #[test]
     fn errors_name_line_and_field() {
         check_error(r#"{"deployments": [{"name": 1}"#, "deploy.json:1:");
-        check_error("{\"deployments\": [\n {\"name\": \"x\", \"shortName\": \"x\", \"environments\": \"local\", \"target\": {\"deployCommand\": \"up\", \"deployFiles\": [\"a\"]}}]}", "deploy.json:2:50: `deployments[0].environments`: expected a list, found a string");
-        check_error(r#"{"deployments": [{"name": "x", "shortName": "x", "environments": [], "target": {"deployCommand": "upp", "deployFiles": ["a"]}}]}"#, "did you mean `up`?");
+        check_error(
+            "{\"deployments\": [\n {\"name\": \"x\", \"shortName\": \"x\", \"environments\": \"local\", \"target\": {\"deployCommand\": \"up\", \"deployFiles\": [\"a\"]}}]}",
+            "deploy.json:2:50: `deployments[0].environments`: expected a list, found a string",
+        );
+        check_error(
+            r#"{"deployments": [{"name": "x", "shortName": "x", "environments": [], "target": {"deployCommand": "upp", "deployFiles": ["a"]}}]}"#,
+            "did you mean `up`?",
+        );
         check_error(r#"{"deployments": [{"name": "x", "shortName": "x", "environments": [], "targett": {}}]}"#, "unknown field `targett`");
         check_error(r#"{"deploymentz": []}"#, "unknown field `deploymentz`");
-        check_error(r#"{"deployments": [{"name": "x", "shortName": "x", "environments": [], "target": {"deployCommand": "up"}}]}"#, "needs `deployFiles`");
+        check_error(
+            r#"{"deployments": [{"name": "x", "shortName": "x", "environments": [], "target": {"deployCommand": "up"}}]}"#,
+            "needs `deployFiles`",
+        );
     }
 }

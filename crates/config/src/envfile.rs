@@ -52,14 +52,21 @@ pub struct EnvFileError {
 pub fn parse(text: &str) -> Result<EnvFile, EnvFileError> {
     let mut cursor = Cursor { text, pos: 0, line: 1, column: 1 };
     let mut entries = Vec::new();
-    // The `@secret`/`@public` marker of the comments since the previous entry; the one nearest
-    // the key wins.
+    // The `@secret`/`@public` marker of the comment block right above the next entry; the one
+    // nearest the key wins. A blank line ends a block, so a file's header comment that explains
+    // the markers does not mark the first key.
     let mut marker = None;
     loop {
         cursor.skip_blanks();
         match cursor.peek() {
             None => break,
-            Some('\n') => cursor.bump(),
+            Some('\n') => {
+                let line_start = text.get(..cursor.pos).and_then(|t| t.rfind('\n').map(|i| i + 1)).unwrap_or(0);
+                if text.get(line_start..cursor.pos).is_some_and(|l| l.chars().all(is_blank)) {
+                    marker = None;
+                }
+                cursor.bump();
+            }
             Some('#') => marker = find_marker(cursor.take_line()).or(marker),
             Some(_) => entries.push(parse_entry(&mut cursor, marker.take())?),
         }
@@ -505,6 +512,13 @@ mod tests {
         assert_eq!((error.line, error.column), (4, 3));
         let error = resolve("  A=\"\\\\\\\"${X?}\"", &[]).unwrap_err();
         assert_eq!((error.line, error.column), (1, 10));
+    }
+
+    #[test]
+    fn a_blank_line_ends_a_marker_block() {
+        let file = parse("# explains: @secret marks the next key\n\n# a plain comment\nNAME=x\n# @secret\nPASS=y\n").unwrap();
+        assert!(!file.get("NAME").unwrap().secret);
+        assert!(file.get("PASS").unwrap().secret);
     }
 
     #[test]

@@ -124,7 +124,10 @@ impl Environments {
                 let mut ctx = Ctx { file, diags: &mut diags };
                 decode(&mut ctx, &root, &mut out);
             }
-            Err(e) => diags.push(Diagnostic::error(file, Some(e.location), "", format!("invalid JSON: {}", e.message)).with_help("fix the JSON syntax at this position")),
+            Err(e) => diags.push(
+                Diagnostic::error(file, Some(e.location), "", format!("invalid JSON: {}", e.message))
+                    .with_help("fix the JSON syntax at this position"),
+            ),
         }
         (out, diags)
     }
@@ -141,17 +144,25 @@ impl Environments {
 /// Parses and resolves an env file's text. `process` is the process environment.
 pub fn resolve_env_text(file: &Utf8Path, text: &str, process: &BTreeMap<String, String>) -> Result<Vars, Diagnostic> {
     let parsed = envfile::parse(text).map_err(|e| {
-        Diagnostic::error(file, Some(Location { line: e.line, column: e.column }), "", e.message.clone()).with_help("env files hold `KEY=VALUE` lines and `#` comments")
-    })?;
-    let resolved = parsed.resolve(&|k| process.get(k).cloned()).map_err(|e| {
         Diagnostic::error(file, Some(Location { line: e.line, column: e.column }), "", e.message.clone())
+            .with_help("env files hold `KEY=VALUE` lines and `#` comments")
     })?;
+    let resolved = parsed
+        .resolve(&|k| process.get(k).cloned())
+        .map_err(|e| Diagnostic::error(file, Some(Location { line: e.line, column: e.column }), "", e.message.clone()))?;
     let secret_keys = parsed.entries.iter().filter(|e| e.secret).map(|e| e.key.clone()).collect();
-    Ok(Vars { source: Some(file.to_owned()), file: resolved.into_iter().collect(), process: process.clone(), extra: BTreeMap::new(), secret_keys })
+    Ok(Vars {
+        source: Some(file.to_owned()),
+        file: resolved.into_iter().collect(),
+        process: process.clone(),
+        extra: BTreeMap::new(),
+        secret_keys,
+    })
 }
 
 const ENV_KEYS: &[&str] = &["description", "kind", "project", "envFile", "cluster", "overlay", "kubeContexts", "confirm"];
-const MINIKUBE_KEYS: &[&str] = &["profile", "driver", "cpus", "memoryMb", "diskSize", "addons", "overlay", "kubeContexts", "namespace", "portForward"];
+const MINIKUBE_KEYS: &[&str] =
+    &["profile", "driver", "cpus", "memoryMb", "diskSize", "addons", "overlay", "kubeContexts", "namespace", "portForward"];
 
 fn decode(ctx: &mut Ctx<'_>, root: &Node, out: &mut Environments) {
     let Some(entries) = ctx.map(root, "") else { return };
@@ -187,7 +198,12 @@ fn decode_env(ctx: &mut Ctx<'_>, name: &str, n: &Node, field: &str) -> Option<En
             Some("docker") => Some(Kind::Docker),
             Some("cloud") => Some(Kind::Cloud),
             Some(other) => {
-                ctx.error_help(k.location, &join(field, "kind"), format!("unknown kind `{other}`"), suggest::did_you_mean(other, ["docker", "cloud"]));
+                ctx.error_help(
+                    k.location,
+                    &join(field, "kind"),
+                    format!("unknown kind `{other}`"),
+                    suggest::did_you_mean(other, ["docker", "cloud"]),
+                );
                 None
             }
             None => None,
@@ -217,8 +233,18 @@ fn decode_env(ctx: &mut Ctx<'_>, name: &str, n: &Node, field: &str) -> Option<En
         location: n.location,
     };
     match env.kind {
-        Kind::Docker if env.project.is_none() => ctx.error_help(n.location, &join(field, "project"), "a docker environment needs `project` (the compose project name)", Some("e.g. \"project\": \"srvthreds\"".to_owned())),
-        Kind::Cloud if env.cluster.is_none() => ctx.error_help(n.location, &join(field, "cluster"), "a cloud environment needs `cluster`", Some("e.g. \"cluster\": { \"name\": \"srvthreds-dev\", \"region\": \"us-west-2\" }".to_owned())),
+        Kind::Docker if env.project.is_none() => ctx.error_help(
+            n.location,
+            &join(field, "project"),
+            "a docker environment needs `project` (the compose project name)",
+            Some("e.g. \"project\": \"srvthreds\"".to_owned()),
+        ),
+        Kind::Cloud if env.cluster.is_none() => ctx.error_help(
+            n.location,
+            &join(field, "cluster"),
+            "a cloud environment needs `cluster`",
+            Some("e.g. \"cluster\": { \"name\": \"srvthreds-dev\", \"region\": \"us-west-2\" }".to_owned()),
+        ),
         _ => {}
     }
     Some(env)
@@ -227,7 +253,9 @@ fn decode_env(ctx: &mut Ctx<'_>, name: &str, n: &Node, field: &str) -> Option<En
 fn decode_minikube(ctx: &mut Ctx<'_>, n: &Node, field: &str) -> Option<Minikube> {
     let entries = ctx.map(n, field)?;
     ctx.check_keys(entries, field, MINIKUBE_KEYS, true);
-    let s = |ctx: &mut Ctx<'_>, key: &str, default: &str| n.get(key).and_then(|v| ctx.non_empty(v, &join(field, key))).unwrap_or_else(|| default.to_owned());
+    let s = |ctx: &mut Ctx<'_>, key: &str, default: &str| {
+        n.get(key).and_then(|v| ctx.non_empty(v, &join(field, key))).unwrap_or_else(|| default.to_owned())
+    };
     let port_forward = n.get("portForward").and_then(|p| {
         let f = join(field, "portForward");
         let entries = ctx.map(p, &f)?;

@@ -89,7 +89,7 @@ impl Infra {
         let mut seen_projects = BTreeSet::new();
         for d in &infra.catalogue.deployments {
             for env in &d.environments {
-                if infra.environments.environments.get(env).is_none() {
+                if !infra.environments.environments.contains_key(env) {
                     continue; // reported by cross_check
                 }
                 match infra.resolve(env, &d.short_name) {
@@ -114,16 +114,26 @@ impl Infra {
             for env in d.environments.iter().chain(d.target.environment_overrides.keys()) {
                 if !self.environments.environments.contains_key(env) {
                     diags.push(
-                        Diagnostic::error(&self.catalogue.file, Some(d.location), &format!("{field}.environments"), format!("unknown environment `{env}`"))
-                            .with_help_opt(suggest::did_you_mean(env, names.iter().copied())),
+                        Diagnostic::error(
+                            &self.catalogue.file,
+                            Some(d.location),
+                            &format!("{field}.environments"),
+                            format!("unknown environment `{env}`"),
+                        )
+                        .with_help_opt(suggest::did_you_mean(env, names.iter().copied())),
                     );
                 }
             }
             for env in d.target.environment_overrides.keys() {
                 if !d.environments.contains(env) {
                     diags.push(
-                        Diagnostic::error(&self.catalogue.file, Some(d.location), &format!("{field}.target.environmentOverrides.{env}"), format!("override for `{env}`, which the deployment does not allow"))
-                            .with_help(format!("add `{env}` to `environments` or remove the override")),
+                        Diagnostic::error(
+                            &self.catalogue.file,
+                            Some(d.location),
+                            &format!("{field}.target.environmentOverrides.{env}"),
+                            format!("override for `{env}`, which the deployment does not allow"),
+                        )
+                        .with_help(format!("add `{env}` to `environments` or remove the override")),
                     );
                 }
             }
@@ -134,7 +144,8 @@ impl Infra {
     fn check_files(&self, diags: &mut Diagnostics) {
         for d in &self.catalogue.deployments {
             let field = format!("deployments.{}", d.short_name);
-            let files = d.target.deploy_files.iter().chain(d.target.environment_overrides.values().flat_map(|o| o.deploy_files.iter().flatten()));
+            let files =
+                d.target.deploy_files.iter().chain(d.target.environment_overrides.values().flat_map(|o| o.deploy_files.iter().flatten()));
             for f in files {
                 if !self.root.join(&f.path).is_file() {
                     diags.push(missing_file(&self.catalogue.file, f, &self.root, &format!("{field}.target.deployFiles")));
@@ -145,8 +156,13 @@ impl Infra {
                     let dir = self.root.join(OVERLAYS_DIR).join(overlay);
                     if !dir.join("kustomization.yaml").is_file() && !dir.join("kustomization.yml").is_file() {
                         diags.push(
-                            Diagnostic::error(&self.catalogue.file, Some(d.location), &format!("{field}.target.overlay"), format!("overlay `{overlay}` not found: no {dir}/kustomization.yaml"))
-                                .with_help_opt(suggest::did_you_mean(overlay, self.overlays().iter().map(String::as_str))),
+                            Diagnostic::error(
+                                &self.catalogue.file,
+                                Some(d.location),
+                                &format!("{field}.target.overlay"),
+                                format!("overlay `{overlay}` not found: no {dir}/kustomization.yaml"),
+                            )
+                            .with_help_opt(suggest::did_you_mean(overlay, self.overlays().iter().map(String::as_str))),
                         );
                     }
                 }
@@ -177,8 +193,13 @@ impl Infra {
         } else if example.is_file() {
             example
         } else {
-            return Err(Diagnostic::error(&self.environments.file, Some(environment.location), &format!("environments.{env}.envFile"), format!("env file not found: neither {real} nor {example} exists"))
-                .with_help(format!("create {real} (copy the example of another environment)")));
+            return Err(Diagnostic::error(
+                &self.environments.file,
+                Some(environment.location),
+                &format!("environments.{env}.envFile"),
+                format!("env file not found: neither {real} nor {example} exists"),
+            )
+            .with_help(format!("create {real} (copy the example of another environment)")));
         };
         let text = std::fs::read_to_string(&path).map_err(|e| Diagnostic::error(&path, None, "", format!("cannot read env file: {e}")))?;
         environment::resolve_env_text(&path, &text, &self.process_env)
@@ -193,13 +214,19 @@ impl Infra {
         let target = deployment.for_environment(&self.catalogue.file, env).map_err(one)?;
         let mut vars = self.vars(env).map_err(one)?;
         vars.extra = target.env.clone();
-        let project_name = vars.get("COMPOSE_PROJECT_NAME").or_else(|| environment.project.clone()).unwrap_or_else(|| "srvthreds".to_owned());
+        let project_name =
+            vars.get("COMPOSE_PROJECT_NAME").or_else(|| environment.project.clone()).unwrap_or_else(|| "srvthreds".to_owned());
         let mut diags = Diagnostics::new();
         let mut compose_project = None;
         let mut services = Vec::new();
         if target.composing == Composing::Docker {
             if environment.kind != Kind::Docker {
-                return Err(one(Diagnostic::error(&self.environments.file, Some(environment.location), &format!("environments.{env}.kind"), format!("deployment `{short_name}` runs on Docker, but environment `{env}` is a cloud environment"))));
+                return Err(one(Diagnostic::error(
+                    &self.environments.file,
+                    Some(environment.location),
+                    &format!("environments.{env}.kind"),
+                    format!("deployment `{short_name}` runs on Docker, but environment `{env}` is a cloud environment"),
+                )));
             }
             let project = self.load_compose(&target.deploy_files, &vars, &mut diags);
             // Cross-checks of a project missing a file's services would only repeat the first
@@ -210,7 +237,8 @@ impl Infra {
             if diags.has_errors() {
                 return Err(Error::Invalid(diags));
             }
-            services = select_services(&project, target.services.as_deref(), target.deploy_command).map_err(|e| one(e.relocate(&self.catalogue.file, deployment.location)))?;
+            services = select_services(&project, target.services.as_deref(), target.deploy_command)
+                .map_err(|e| one(e.relocate(&self.catalogue.file, deployment.location)))?;
             compose_project = Some(project);
         }
         let resolved = Resolved { environment, deployment, target, project_name, compose: compose_project, services, vars };
@@ -242,17 +270,38 @@ impl Infra {
             let field = format!("services.{}", svc.name);
             if let Some(build) = &svc.build {
                 if !build.context.is_dir() {
-                    diags.push(Diagnostic::error(&svc.origin.file, Some(svc.origin.location), &format!("{field}.build.context"), format!("build context {} does not exist", build.context)).with_help("fix the path (relative to the compose file) or the variable that sets it"));
+                    diags.push(
+                        Diagnostic::error(
+                            &svc.origin.file,
+                            Some(svc.origin.location),
+                            &format!("{field}.build.context"),
+                            format!("build context {} does not exist", build.context),
+                        )
+                        .with_help("fix the path (relative to the compose file) or the variable that sets it"),
+                    );
                 } else if let Some(df) = &build.dockerfile {
                     let p = build.context.join(df);
                     if !p.is_file() {
-                        diags.push(Diagnostic::error(&svc.origin.file, Some(svc.origin.location), &format!("{field}.build.dockerfile"), format!("Dockerfile {p} does not exist")).with_help("the dockerfile path is relative to the build context"));
+                        diags.push(
+                            Diagnostic::error(
+                                &svc.origin.file,
+                                Some(svc.origin.location),
+                                &format!("{field}.build.dockerfile"),
+                                format!("Dockerfile {p} does not exist"),
+                            )
+                            .with_help("the dockerfile path is relative to the build context"),
+                        );
                     }
                 }
             }
             for env_file in &svc.env_file {
                 if !env_file.is_file() {
-                    diags.push(Diagnostic::error(&svc.origin.file, Some(svc.origin.location), &format!("{field}.env_file"), format!("env file {env_file} does not exist")));
+                    diags.push(Diagnostic::error(
+                        &svc.origin.file,
+                        Some(svc.origin.location),
+                        &format!("{field}.env_file"),
+                        format!("env file {env_file} does not exist"),
+                    ));
                 }
             }
         }
@@ -270,7 +319,8 @@ pub fn select_services(project: &Project, requested: Option<&[String]>, command:
         Some(list) => {
             for s in list {
                 if !project.services.contains_key(s) {
-                    return Err(Diagnostic::error(Utf8Path::new(""), None, "services", format!("unknown service `{s}`")).with_help_opt(suggest::did_you_mean(s, names.iter().copied())));
+                    return Err(Diagnostic::error(Utf8Path::new(""), None, "services", format!("unknown service `{s}`"))
+                        .with_help_opt(suggest::did_you_mean(s, names.iter().copied())));
                 }
             }
             list.iter().cloned().collect()
@@ -311,7 +361,11 @@ fn read(root: &Utf8Path, rel: &str, diags: &mut Diagnostics) -> Option<(Utf8Path
             }
         },
         Err(e) => {
-            let help = if root.is_dir() { format!("create {rel} under {root}") } else { format!("{root} is not a directory: pass the infrastructure tree with --infra DIR") };
+            let help = if root.is_dir() {
+                format!("create {rel} under {root}")
+            } else {
+                format!("{root} is not a directory: pass the infrastructure tree with --infra DIR")
+            };
             diags.push(Diagnostic::error(&path, None, "", format!("cannot read: {e}")).with_help(help));
             None
         }

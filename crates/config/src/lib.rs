@@ -5,13 +5,17 @@
 //! deployment catalogue, the environments and their env files under one infrastructure tree;
 //! [`Infra::check`] validates the whole tree and returns every finding at once.
 
+// A `Diagnostic` is returned only on the error path of config loading, never in a hot loop, so
+// its size costs nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
 pub mod compose;
 mod decode;
 pub mod deployment;
 pub mod diagnostic;
 pub mod duration;
-pub mod environment;
 pub mod envfile;
+pub mod environment;
 mod error;
 pub mod infra;
 pub mod interpolate;

@@ -17,11 +17,7 @@ pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a st
         return Some(format!("did you mean `{best}`?"));
     }
     let all: Vec<&str> = candidates.into_iter().collect();
-    if all.is_empty() {
-        None
-    } else {
-        Some(format!("expected one of: {}", all.join(", ")))
-    }
+    if all.is_empty() { None } else { Some(format!("expected one of: {}", all.join(", "))) }
 }
 
 /// Levenshtein distance over characters, with transpositions counted as one edit.

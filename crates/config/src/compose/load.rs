@@ -77,7 +77,12 @@ fn interpolate_tree(ctx: &mut Ctx<'_>, node: &mut Node, field: &str, vars: &dyn 
                 if !s.text[..e.offset.min(s.text.len())].contains('\n') {
                     at.column += e.offset + usize::from(s.quoted);
                 }
-                ctx.error_help(at, field, e.message.clone(), Some("set the variable in the environment's env file or the shell, or write `$$` for a literal `$`".to_owned()));
+                ctx.error_help(
+                    at,
+                    field,
+                    e.message.clone(),
+                    Some("set the variable in the environment's env file or the shell, or write `$$` for a literal `$`".to_owned()),
+                );
             }
         },
         Value::Seq(items) => {
@@ -114,7 +119,12 @@ fn decode_root(ctx: &mut Ctx<'_>, root: &Node, dir: &Utf8Path, out: &mut LoadedF
                     let name = name_node.as_str().unwrap_or_default().to_owned();
                     let field = join("services", &name);
                     if !valid_name(&name) {
-                        ctx.error_help(name_node.location, &field, format!("invalid service name `{name}`"), Some("use letters, digits, `_`, `.` and `-`, starting with a letter or digit".to_owned()));
+                        ctx.error_help(
+                            name_node.location,
+                            &field,
+                            format!("invalid service name `{name}`"),
+                            Some("use letters, digits, `_`, `.` and `-`, starting with a letter or digit".to_owned()),
+                        );
                         continue;
                     }
                     let origin = Origin { file: ctx.file.to_owned(), location: name_node.location };
@@ -123,12 +133,24 @@ fn decode_root(ctx: &mut Ctx<'_>, root: &Node, dir: &Utf8Path, out: &mut LoadedF
                     }
                 }
             }
-            "networks" => decode_top(ctx, value, "networks", |ctx, def, field| {
-                decode_resource(ctx, def, field).map(|(name, external, driver, labels)| Network { name, external, driver, labels })
-            }, &mut out.project.networks),
-            "volumes" => decode_top(ctx, value, "volumes", |ctx, def, field| {
-                decode_resource(ctx, def, field).map(|(name, external, driver, labels)| Volume { name, external, driver, labels })
-            }, &mut out.project.volumes),
+            "networks" => decode_top(
+                ctx,
+                value,
+                "networks",
+                |ctx, def, field| {
+                    decode_resource(ctx, def, field).map(|(name, external, driver, labels)| Network { name, external, driver, labels })
+                },
+                &mut out.project.networks,
+            ),
+            "volumes" => decode_top(
+                ctx,
+                value,
+                "volumes",
+                |ctx, def, field| {
+                    decode_resource(ctx, def, field).map(|(name, external, driver, labels)| Volume { name, external, driver, labels })
+                },
+                &mut out.project.volumes,
+            ),
             _ => {}
         }
     }
@@ -136,8 +158,7 @@ fn decode_root(ctx: &mut Ctx<'_>, root: &Node, dir: &Utf8Path, out: &mut LoadedF
 
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 fn decode_top<T: Default>(
@@ -377,7 +398,12 @@ fn decode_extra_hosts(ctx: &mut Ctx<'_>, v: &Node, f: &str) -> Vec<String> {
     for (i, item) in items.iter().enumerate() {
         if !item.contains(':') && !item.contains('=') {
             if let Some(node) = v.items().and_then(|n| n.get(i)) {
-                ctx.error_help(node.location, &index(f, i), format!("`{item}` is not `HOST:IP`"), Some("write it as `host.docker.internal:host-gateway`".to_owned()));
+                ctx.error_help(
+                    node.location,
+                    &index(f, i),
+                    format!("`{item}` is not `HOST:IP`"),
+                    Some("write it as `host.docker.internal:host-gateway`".to_owned()),
+                );
             }
         }
     }
@@ -422,7 +448,12 @@ fn decode_ports(ctx: &mut Ctx<'_>, v: &Node, f: &str) -> Vec<Port> {
                 port.location = item.location;
                 out.push(port);
             }
-            Err(e) => ctx.error_help(item.location, &fi, e, Some("write it as `HOST:CONTAINER`, `IP:HOST:CONTAINER` or `CONTAINER`, e.g. `3000:3000`".to_owned())),
+            Err(e) => ctx.error_help(
+                item.location,
+                &fi,
+                e,
+                Some("write it as `HOST:CONTAINER`, `IP:HOST:CONTAINER` or `CONTAINER`, e.g. `3000:3000`".to_owned()),
+            ),
         }
     }
     out
@@ -489,7 +520,9 @@ fn decode_mounts(ctx: &mut Ctx<'_>, v: &Node, f: &str, dir: &Utf8Path) -> Vec<Mo
                         Some("volume") => mount.kind = MountKind::Volume,
                         Some("bind") => mount.kind = MountKind::Bind,
                         Some("tmpfs") => mount.kind = MountKind::Tmpfs,
-                        Some(other) => ctx.error(val.location, &fk, format!("unsupported mount type `{other}` (use volume, bind or tmpfs)")),
+                        Some(other) => {
+                            ctx.error(val.location, &fk, format!("unsupported mount type `{other}` (use volume, bind or tmpfs)"))
+                        }
                         None => {}
                     },
                     "source" => mount.source = ctx.non_empty(val, &fk),
@@ -520,13 +553,20 @@ fn decode_mounts(ctx: &mut Ctx<'_>, v: &Node, f: &str, dir: &Utf8Path) -> Vec<Mo
             }
         };
         if !target.starts_with('/') {
-            ctx.error_help(item.location, &fi, format!("mount target `{target}` is not an absolute container path"), Some("write the container side as an absolute path, e.g. `data:/data`".to_owned()));
+            ctx.error_help(
+                item.location,
+                &fi,
+                format!("mount target `{target}` is not an absolute container path"),
+                Some("write the container side as an absolute path, e.g. `data:/data`".to_owned()),
+            );
             continue;
         }
         let read_only = match mode {
             None | Some("rw") => false,
             Some("ro") => true,
-            Some(m) if m.split(',').all(|o| matches!(o, "ro" | "rw" | "z" | "Z" | "cached" | "delegated" | "consistent")) => m.split(',').any(|o| o == "ro"),
+            Some(m) if m.split(',').all(|o| matches!(o, "ro" | "rw" | "z" | "Z" | "cached" | "delegated" | "consistent")) => {
+                m.split(',').any(|o| o == "ro")
+            }
             Some(m) => {
                 ctx.error(item.location, &fi, format!("unknown mount mode `{m}` (use ro or rw)"));
                 continue;
@@ -616,7 +656,12 @@ fn decode_depends_on(ctx: &mut Ctx<'_>, v: &Node, f: &str) -> BTreeMap<String, D
                         Some("service_completed_successfully") => dep.condition = Condition::ServiceCompletedSuccessfully,
                         Some(other) => {
                             let choices = ["service_started", "service_healthy", "service_completed_successfully"];
-                            ctx.error_help(fv.location, &path, format!("unknown condition `{other}`"), crate::suggest::did_you_mean(other, choices));
+                            ctx.error_help(
+                                fv.location,
+                                &path,
+                                format!("unknown condition `{other}`"),
+                                crate::suggest::did_you_mean(other, choices),
+                            );
                         }
                         None => {}
                     },
@@ -648,7 +693,12 @@ fn decode_healthcheck(ctx: &mut Ctx<'_>, v: &Node, f: &str) -> Option<Healthchec
                 } else if let Some(items) = ctx.strings(val, &fk) {
                     match items.first().map(String::as_str) {
                         Some("CMD" | "CMD-SHELL" | "NONE") => hc.test = items,
-                        _ => ctx.error_help(val.location, &fk, "a healthcheck test list must start with `CMD`, `CMD-SHELL` or `NONE`", Some("e.g. [\"CMD\", \"redis-cli\", \"ping\"]".to_owned())),
+                        _ => ctx.error_help(
+                            val.location,
+                            &fk,
+                            "a healthcheck test list must start with `CMD`, `CMD-SHELL` or `NONE`",
+                            Some("e.g. [\"CMD\", \"redis-cli\", \"ping\"]".to_owned()),
+                        ),
                     }
                 }
             }
@@ -678,7 +728,12 @@ fn decode_restart(ctx: &mut Ctx<'_>, v: &Node, f: &str) -> Option<Restart> {
         "unless-stopped" => Some(Restart::UnlessStopped),
         t if t == "on-failure" || t.strip_prefix("on-failure:").is_some_and(|n| n.parse::<u32>().is_ok()) => Some(Restart::OnFailure),
         other => {
-            ctx.error_help(v.location, f, format!("unknown restart policy `{other}`"), crate::suggest::did_you_mean(other, ["no", "always", "on-failure", "unless-stopped"]));
+            ctx.error_help(
+                v.location,
+                f,
+                format!("unknown restart policy `{other}`"),
+                crate::suggest::did_you_mean(other, ["no", "always", "on-failure", "unless-stopped"]),
+            );
             None
         }
     }
@@ -725,7 +780,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn check_port(text: &str, expected: Result<(Option<&str>, Option<u16>, u16, &str), &str>) {
+    type Expected<'a> = Result<(Option<&'a str>, Option<u16>, u16, &'a str), &'a str>;
+
+    fn check_port(text: &str, expected: Expected<'_>) {
         let got = parse_port(text).map(|p| (p.host_ip, p.published, p.target, p.protocol));
         match expected {
             Ok((ip, p, t, proto)) => assert_eq!(got, Ok((ip.map(str::to_owned), p, t, proto.to_owned())), "{text}"),

@@ -61,7 +61,11 @@ fn merge_service(mut b: Service, o: Service) -> Service {
     b.environment.extend(o.environment);
     extend_unique(&mut b.env_file, o.env_file);
     for port in o.ports {
-        if !b.ports.iter().any(|p| (&p.host_ip, p.published, p.target, &p.protocol) == (&port.host_ip, port.published, port.target, &port.protocol)) {
+        if !b
+            .ports
+            .iter()
+            .any(|p| (&p.host_ip, p.published, p.target, &p.protocol) == (&port.host_ip, port.published, port.target, &port.protocol))
+        {
             b.ports.push(port);
         }
     }
@@ -107,8 +111,11 @@ mod tests {
 
     #[test]
     fn later_files_override_and_extend() {
-        let a = load("services:\n  web:\n    image: a\n    ports: ['80:80']\n    environment: {A: '1', B: '2'}\n    volumes: ['d:/data']\n");
-        let b = load("services:\n  web:\n    image: b\n    ports: ['81:81']\n    environment: {B: '3'}\n    volumes: ['e:/data']\n  db:\n    image: db\n");
+        let a =
+            load("services:\n  web:\n    image: a\n    ports: ['80:80']\n    environment: {A: '1', B: '2'}\n    volumes: ['d:/data']\n");
+        let b = load(
+            "services:\n  web:\n    image: b\n    ports: ['81:81']\n    environment: {B: '3'}\n    volumes: ['e:/data']\n  db:\n    image: db\n",
+        );
         let m = merge(a, b);
         let web = &m.services["web"];
         assert_eq!(web.image.as_deref(), Some("b"));

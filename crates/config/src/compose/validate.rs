@@ -38,8 +38,13 @@ pub fn validate(project: &Project) -> Diagnostics {
             if net != "default" && !project.networks.contains_key(net) {
                 let help = suggest::did_you_mean(net, project.networks.keys().map(String::as_str));
                 diags.push(
-                    Diagnostic::error(file, Some(svc.origin.location), &format!("{field}.networks.{net}"), format!("network `{net}` is not declared under top-level `networks`"))
-                        .with_help_opt(help.or_else(|| Some(format!("declare it: `networks: {{ {net}: {{}} }}`")))),
+                    Diagnostic::error(
+                        file,
+                        Some(svc.origin.location),
+                        &format!("{field}.networks.{net}"),
+                        format!("network `{net}` is not declared under top-level `networks`"),
+                    )
+                    .with_help_opt(help.or_else(|| Some(format!("declare it: `networks: {{ {net}: {{}} }}`")))),
                 );
             }
         }
@@ -48,8 +53,13 @@ pub fn validate(project: &Project) -> Diagnostics {
                 if !project.volumes.contains_key(source) {
                     let help = suggest::did_you_mean(source, project.volumes.keys().map(String::as_str));
                     diags.push(
-                        Diagnostic::error(file, Some(svc.origin.location), &format!("{field}.volumes"), format!("named volume `{source}` is not declared under top-level `volumes`"))
-                            .with_help_opt(help.or_else(|| Some(format!("declare it: `volumes: {{ {source}: {{}} }}`")))),
+                        Diagnostic::error(
+                            file,
+                            Some(svc.origin.location),
+                            &format!("{field}.volumes"),
+                            format!("named volume `{source}` is not declared under top-level `volumes`"),
+                        )
+                        .with_help_opt(help.or_else(|| Some(format!("declare it: `volumes: {{ {source}: {{}} }}`")))),
                     );
                 }
             }
@@ -61,8 +71,13 @@ pub fn validate(project: &Project) -> Diagnostics {
         let location = first.depends_on.get(&cycle[1 % cycle.len()]).map(|d| d.location).unwrap_or(first.origin.location);
         let chain = cycle.iter().chain(std::iter::once(&cycle[0])).cloned().collect::<Vec<_>>().join(" -> ");
         diags.push(
-            Diagnostic::error(&first.origin.file, Some(location), &format!("services.{}.depends_on", first.name), format!("dependency cycle: {chain}"))
-                .with_help("remove one of these `depends_on` entries"),
+            Diagnostic::error(
+                &first.origin.file,
+                Some(location),
+                &format!("services.{}.depends_on", first.name),
+                format!("dependency cycle: {chain}"),
+            )
+            .with_help("remove one of these `depends_on` entries"),
         );
     }
     diags
@@ -71,7 +86,8 @@ pub fn validate(project: &Project) -> Diagnostics {
 fn check_ports(project: &Project, diags: &mut Diagnostics) {
     // Key: (protocol, port) -> first user. Two bindings clash when the ports match and either
     // listens on all addresses or both name the same address.
-    let mut seen: BTreeMap<(String, u16), Vec<(Option<String>, &Service)>> = BTreeMap::new();
+    type Bindings<'a> = Vec<(Option<String>, &'a Service)>;
+    let mut seen: BTreeMap<(String, u16), Bindings<'_>> = BTreeMap::new();
     for svc in project.services.values() {
         for port in &svc.ports {
             let Some(published) = port.published else { continue };
@@ -83,8 +99,13 @@ fn check_ports(project: &Project, diags: &mut Diagnostics) {
             if let Some((_, other)) = clash {
                 let who = if other.name == svc.name { "this service".to_owned() } else { format!("service `{}`", other.name) };
                 diags.push(
-                    Diagnostic::error(&svc.origin.file, Some(port.location), &format!("services.{}.ports", svc.name), format!("host port {published}/{} is already bound by {who}", port.protocol))
-                        .with_help("publish a different host port, e.g. through a variable like `${PORT:-3001}:3000`"),
+                    Diagnostic::error(
+                        &svc.origin.file,
+                        Some(port.location),
+                        &format!("services.{}.ports", svc.name),
+                        format!("host port {published}/{} is already bound by {who}", port.protocol),
+                    )
+                    .with_help("publish a different host port, e.g. through a variable like `${PORT:-3001}:3000`"),
                 );
             }
             entry.push((port.host_ip.clone(), svc));
@@ -97,9 +118,7 @@ fn check_ports(project: &Project, diags: &mut Diagnostics) {
 /// list of services on it.
 pub fn dependency_levels(project: &Project, services: &[&str]) -> Result<Vec<Vec<String>>, Vec<String>> {
     let set: BTreeSet<&str> = services.iter().copied().filter(|s| project.services.contains_key(*s)).collect();
-    let deps = |s: &str| -> Vec<&str> {
-        project.services[s].depends_on.keys().map(String::as_str).filter(|d| set.contains(d)).collect()
-    };
+    let deps = |s: &str| -> Vec<&str> { project.services[s].depends_on.keys().map(String::as_str).filter(|d| set.contains(d)).collect() };
     let mut level_of: BTreeMap<&str, usize> = BTreeMap::new();
     let mut remaining: BTreeSet<&str> = set.clone();
     let mut levels: Vec<Vec<String>> = Vec::new();
@@ -124,7 +143,9 @@ fn find_cycle<'a>(remaining: &BTreeSet<&'a str>, deps: &dyn Fn(&str) -> Vec<&'a 
     let mut path: Vec<&str> = vec![start];
     loop {
         let cur = path[path.len() - 1];
-        let Some(next) = deps(cur).into_iter().find(|d| remaining.contains(d)) else { return path.iter().map(|s| (*s).to_owned()).collect() };
+        let Some(next) = deps(cur).into_iter().find(|d| remaining.contains(d)) else {
+            return path.iter().map(|s| (*s).to_owned()).collect();
+        };
         if let Some(pos) = path.iter().position(|p| *p == next) {
             return path[pos..].iter().map(|s| (*s).to_owned()).collect();
         }
@@ -158,9 +179,15 @@ mod tests {
     fn findings() {
         check("services:\n  a: {image: x}\n", &[]);
         check("services:\n  a: {}\n", &["neither `image` nor `build`"]);
-        check("services:\n  a: {image: x, depends_on: [bb]}\n  b: {image: x}\n", &["c.yml:2:30: `services.a.depends_on.bb`: `a` depends on `bb`"]);
+        check(
+            "services:\n  a: {image: x, depends_on: [bb]}\n  b: {image: x}\n",
+            &["c.yml:2:30: `services.a.depends_on.bb`: `a` depends on `bb`"],
+        );
         check("services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n", &["dependency cycle: a -> b -> a"]);
-        check("services:\n  a: {image: x, ports: ['80:80']}\n  b: {image: x, ports: ['127.0.0.1:80:81']}\n", &["host port 80/tcp is already bound by service `a`"]);
+        check(
+            "services:\n  a: {image: x, ports: ['80:80']}\n  b: {image: x, ports: ['127.0.0.1:80:81']}\n",
+            &["host port 80/tcp is already bound by service `a`"],
+        );
         check("services:\n  a: {image: x, ports: ['127.0.0.1:80:80']}\n  b: {image: x, ports: ['127.0.0.2:80:81', '80:80/udp']}\n", &[]);
         check("services:\n  a: {image: x, networks: [nett]}\nnetworks:\n  net: {}\n", &["network `nett` is not declared"]);
         check("services:\n  a: {image: x, volumes: ['data:/d', './x:/y']}\n", &["named volume `data` is not declared"]);
@@ -168,7 +195,9 @@ mod tests {
 
     #[test]
     fn levels() {
-        let p = project("services:\n  db: {image: x}\n  api: {image: x, depends_on: [db]}\n  web: {image: x, depends_on: [api, db]}\n  cache: {image: x}\n");
+        let p = project(
+            "services:\n  db: {image: x}\n  api: {image: x, depends_on: [db]}\n  web: {image: x, depends_on: [api, db]}\n  cache: {image: x}\n",
+        );
         let levels = dependency_levels(&p, &["db", "api", "web", "cache"]).unwrap();
         assert_eq!(levels, vec![vec!["cache", "db"], vec!["api"], vec!["web"]]);
     }
