@@ -14,7 +14,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("stack-cloud", &["stack-config"][..]),
         ("stack-health", &["stack-config"][..]),
         ("stack-testkit", &["stack-config", "stack-compose", "stack-health"][..]),
-        ("xtask", &["stack-config", "stack-compose", "stack-k8s", "stack-cloud", "stack-health"][..]),
+        ("xtask", &["stack-config", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-testkit"][..]),
         ("stack-tests", &["stack-config", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-testkit"][..]),
     ])
 }

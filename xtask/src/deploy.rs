@@ -1,6 +1,7 @@
-//! `cargo xtask deploy [ENV] [SHORT_NAME]`: runs a deployment of the catalogue.
+//! `cargo xtask deploy [ENV] [SHORT_NAME]`: runs a deployment of the catalogue; with no
+//! arguments on a terminal, a menu asks for the environment, then the deployment.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -8,9 +9,11 @@ use serde::Serialize;
 use stack_compose::Plan;
 use stack_config::Infra;
 use stack_config::deployment::Composing;
+use stack_config::infra::Resolved;
 
 use crate::Context;
 use crate::flags::Deploy;
+use crate::local::{self, RunFlags};
 use crate::output::note;
 
 #[derive(Serialize)]
@@ -33,32 +36,61 @@ pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
     let (env, short_name) = match (args.environment, args.short_name) {
         (Some(env), Some(short)) => (env, short),
         (Some(short), None) if infra.catalogue.find(&short).is_ok() => (cx.env.clone(), short),
-        (None, None) if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
-            bail!(
-                "the interactive deployment menu is not implemented yet\n  help: give the environment and short name, e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists them"
-            )
-        }
-        _ => bail!(
-            "missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"
-        ),
+        (None, None) if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => menu(&infra)?,
+        _ => bail!("missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"),
     };
-    let (resolved, warnings) = infra.resolve(&env, &short_name)?;
-    for w in warnings.iter() {
-        note(&w.to_string());
-    }
+    let (infra, resolved) = local::resolve(cx, &env, &short_name)?;
     if resolved.target.composing == Composing::Kubernetes {
         bail!("deployment `{short_name}` targets Kubernetes, which is not implemented yet (it arrives with the Kubernetes driver)");
     }
-    let plan = Plan::new(&resolved)?;
-    if !cx.dry_run {
-        bail!("running deployments on Docker is not implemented yet (it arrives with the local Docker stack); `--dry-run` prints the plan");
+    if cx.dry_run {
+        return print_plan(cx, &resolved);
     }
+    local::execute(cx, &infra, &resolved, RunFlags { volumes: args.volumes, remove_orphans: args.remove_orphans })
+}
+
+/// Prints the plan of a docker deployment, as text or one JSON document.
+pub fn print_plan(cx: &Context, resolved: &Resolved) -> anyhow::Result<ExitCode> {
+    let plan = Plan::new(resolved)?;
     if cx.out.is_json() {
         cx.out.json(&plan)?;
     } else {
         cx.out.text(&plan.to_string())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Phase 1 menu: pick an environment, then one of the deployments it allows.
+fn menu(infra: &Infra) -> anyhow::Result<(String, String)> {
+    let envs: Vec<&String> = infra.environments.environments.keys().collect();
+    let lines: Vec<String> = infra.environments.environments.values().map(|e| format!("{} — {}", e.name, e.description)).collect();
+    let env = envs[choose("Environment", &lines)?].clone();
+    let deployments: Vec<_> = infra.catalogue.deployments.iter().filter(|d| d.environments.contains(&env)).collect();
+    if deployments.is_empty() {
+        bail!("no deployment of the catalogue runs in environment `{env}`");
+    }
+    let lines: Vec<String> = deployments.iter().map(|d| format!("{:14} {}", d.short_name, d.name)).collect();
+    let short = deployments[choose("Deployment", &lines)?].short_name.clone();
+    Ok((env, short))
+}
+
+fn choose(what: &str, items: &[String]) -> anyhow::Result<usize> {
+    let mut text = format!("{what}:\n");
+    for (i, item) in items.iter().enumerate() {
+        text.push_str(&format!("  {:>2}) {item}\n", i + 1));
+    }
+    note(text.trim_end());
+    loop {
+        note(&format!("choose 1-{}: ", items.len()));
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer)? == 0 {
+            bail!("no choice made (end of input): nothing was changed");
+        }
+        match answer.trim().parse::<usize>() {
+            Ok(n) if (1..=items.len()).contains(&n) => return Ok(n - 1),
+            _ => note(&format!("`{}` is not a number between 1 and {}", answer.trim(), items.len())),
+        }
+    }
 }
 
 fn list(cx: &Context, infra: &Infra) -> anyhow::Result<ExitCode> {

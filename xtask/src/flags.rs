@@ -42,6 +42,9 @@ pub struct Global {
     /// Only errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Deadline in seconds for each service to become ready
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 180)]
+    pub wait_timeout: u64,
 }
 
 /// Output formats.
@@ -69,6 +72,8 @@ pub enum Command {
     Bootstrap,
     /// Everything this toolkit started, with health
     Status,
+    /// Build (or find cached) the local test images and print NAME=VALUE lines for `eval`
+    TestImages,
     /// Logs of the local stack's containers
     Logs(Logs),
     /// Run the health checks of an environment
@@ -104,6 +109,12 @@ pub struct Deploy {
     /// List the deployments and the environments they run in
     #[arg(long)]
     pub list: bool,
+    /// With a `down` deployment: also remove the named volumes (data is lost)
+    #[arg(long)]
+    pub volumes: bool,
+    /// Also remove containers of services no longer in the compose files
+    #[arg(long)]
+    pub remove_orphans: bool,
 }
 
 #[derive(Debug, Subcommand)]

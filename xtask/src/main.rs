@@ -4,6 +4,7 @@ mod backend;
 mod config;
 mod deploy;
 mod flags;
+mod local;
 mod output;
 mod pending;
 
@@ -13,7 +14,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use clap::Parser;
 use stack_config::infra::LoadOptions;
 
-use crate::flags::{Command, Xtask};
+use crate::flags::{Command, Db, Services, Xtask};
 use crate::output::{Out, note};
 
 /// What every command needs besides its own flags.
@@ -23,6 +24,9 @@ pub struct Context {
     pub env: String,
     pub dry_run: bool,
     pub out: Out,
+    pub quiet: bool,
+    pub verbose: bool,
+    pub wait_timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -41,15 +45,35 @@ fn main() -> ExitCode {
 
 fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
     let g = flags.global;
-    let cx = Context { infra: g.infra.unwrap_or_else(default_infra), env: g.env, dry_run: g.dry_run, out: Out { format: g.output } };
+    let cx = Context {
+        infra: g.infra.unwrap_or_else(default_infra),
+        env: g.env,
+        dry_run: g.dry_run,
+        out: Out { format: g.output },
+        quiet: g.quiet,
+        verbose: g.verbose > 0,
+        wait_timeout: g.wait_timeout,
+    };
+    let none = local::RunFlags::default();
     match flags.command {
         Command::Deploy(args) => deploy::run(&cx, args),
         Command::Config { action } => config::run(&cx, action),
-        Command::Db { action } => pending::db(action),
-        Command::Services { action } => pending::services(action),
-        Command::Bootstrap => pending::not_yet("bootstrap", pending::LOCAL),
-        Command::Status => pending::not_yet("status", pending::LOCAL),
-        Command::Logs(_) => pending::not_yet("logs", pending::LOCAL),
+        Command::Db { action } => match action {
+            Db::Start => local::run_short(&cx, "s_a_dbs", none),
+            Db::Stop => local::run_short(&cx, "stop_a_dbs", none),
+            Db::Status => local::status(&cx, Some("s_a_dbs")),
+            Db::Reset { yes } => local::reset(&cx, yes),
+        },
+        Command::Services { action } => match action {
+            Services::Build => local::run_short(&cx, "b_a_s", none),
+            Services::Up => local::run_short(&cx, "s_a_s", none),
+            Services::Down => local::run_short(&cx, "d_a_s", none),
+            Services::Logs(l) => local::logs(&cx, Some("s_a_s"), &l.services, l.follow, &l.tail),
+        },
+        Command::Bootstrap => local::run_short(&cx, "bootstrap", none),
+        Command::Status => local::status(&cx, None),
+        Command::Logs(l) => local::logs(&cx, None, &l.services, l.follow, &l.tail),
+        Command::TestImages => local::test_images(&cx),
         Command::Health(_) => pending::not_yet("health", pending::HEALTH),
         Command::Minikube { action } => pending::minikube(action),
         Command::K8s { action } => pending::k8s(action),

@@ -5,35 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
-use crate::flags::{Cloud, Db, K8s, Minikube, Services};
+use crate::flags::{Cloud, K8s, Minikube};
 
-pub const LOCAL: &str = "the local Docker stack driver";
 pub const HEALTH: &str = "the health checks crate";
 const KUBE: &str = "the Kubernetes driver";
 const CLOUD: &str = "the cloud driver";
 
 pub fn not_yet(command: &str, arrives_with: &str) -> anyhow::Result<ExitCode> {
     bail!("`cargo xtask {command}` is not implemented yet; it arrives with {arrives_with}")
-}
-
-pub fn db(action: Db) -> anyhow::Result<ExitCode> {
-    let name = match action {
-        Db::Start => "db start",
-        Db::Stop => "db stop",
-        Db::Status => "db status",
-        Db::Reset { .. } => "db reset",
-    };
-    not_yet(name, LOCAL)
-}
-
-pub fn services(action: Services) -> anyhow::Result<ExitCode> {
-    let name = match action {
-        Services::Build => "services build",
-        Services::Up => "services up",
-        Services::Down => "services down",
-        Services::Logs(_) => "services logs",
-    };
-    not_yet(name, LOCAL)
 }
 
 pub fn minikube(action: Minikube) -> anyhow::Result<ExitCode> {

@@ -1,11 +1,46 @@
 //! The error type of this crate.
 
+/// A boxed error from a backend crate (the AWS SDK).
+///
+/// Sources are boxed so that this enum has the same variants with and without the `aws`
+/// feature: callers can match on them in every build.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Errors of this crate; each variant names the operation and the resource.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The requested operation is not part of this build yet.
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),
+    /// No AWS region was given and none is configured.
+    #[error("no AWS region is configured\n  help: pass the environment's region, or set AWS_REGION (or `region` in the AWS profile)")]
+    NoRegion,
+    /// The EKS endpoint override is not an http(s) URL.
+    #[error("invalid EKS endpoint URL `{url}`\n  help: give a URL such as `http://127.0.0.1:5000`")]
+    InvalidEndpoint {
+        /// The URL as given.
+        url: String,
+    },
+    /// DescribeCluster failed (network, credentials, permissions, throttling).
+    #[error("cannot describe EKS cluster `{cluster}`")]
+    DescribeCluster {
+        /// The cluster name.
+        cluster: String,
+        #[source]
+        source: BoxError,
+    },
+    /// DescribeCluster answered that the cluster does not exist.
+    #[error("EKS cluster `{cluster}` does not exist\n  help: check the name and region, or create it with `cargo xtask cloud apply`")]
+    ClusterNotFound {
+        /// The cluster name.
+        cluster: String,
+    },
+    /// DescribeCluster succeeded but its answer holds no cluster.
+    #[error("EKS answered DescribeCluster for `{cluster}` without a cluster")]
+    DescribeClusterEmpty {
+        /// The cluster name.
+        cluster: String,
+    },
 }
 
 /// Result alias of this crate.

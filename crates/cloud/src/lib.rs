@@ -1,7 +1,17 @@
 //! Cloud provisioning: the Terraform runner and EKS (cluster status, kubeconfig, native auth token).
 //!
 //! This crate is being built up issue by issue; what exists is listed in `ARCHITECTURE.md`.
+//!
+//! # Features
+//!
+//! - `aws` (off by default): EKS through the AWS SDK, [`eks::client`] and
+//!   [`eks::describe_cluster`]. Its HTTP client is hyper + rustls with the `ring` provider, the
+//!   one TLS stack of the workspace (bollard and kube use the same); aws-lc-rs is never compiled.
+//!
+//! The [`Error`] enum has the same variants with and without `aws`; SDK errors are boxed sources.
 
+#[cfg(feature = "aws")]
+pub mod eks;
 mod error;
 
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};

@@ -80,13 +80,15 @@ impl Engine {
             return Err(Error::Connection(format!("unsupported DOCKER_HOST `{host}`: use unix:///path/to/docker.sock or tcp://host:port")));
         }
         .map_err(|e| Error::Connection(e.to_string()))?;
-        let docker = docker.negotiate_version().await.map_err(|e| Error::EngineUnreachable { endpoint: host.clone(), reason: e.to_string() })?;
+        let docker =
+            docker.negotiate_version().await.map_err(|e| Error::EngineUnreachable { endpoint: host.clone(), reason: e.to_string() })?;
         Ok(Engine { docker, endpoint: host })
     }
 
     /// The engine's version and the negotiated API version.
     pub async fn version(&self) -> Result<EngineVersion> {
-        let v = self.docker.version().await.map_err(|e| Error::Api { operation: format!("GET /version on {}", self.endpoint), source: e })?;
+        let v =
+            self.docker.version().await.map_err(|e| Error::Api { operation: format!("GET /version on {}", self.endpoint), source: e })?;
         Ok(EngineVersion {
             endpoint: self.endpoint.clone(),
             version: v.version.unwrap_or_default(),
@@ -96,5 +98,15 @@ impl Engine {
             arch: v.arch.unwrap_or_default(),
             negotiated_api_version: self.docker.client_version().to_string(),
         })
+    }
+
+    /// The underlying client, for this crate's modules.
+    pub(crate) fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Where the engine is, for messages.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 }

@@ -1,13 +1,35 @@
 //! The compose driver: plans a compose project and runs it on a Docker Engine through `bollard`.
 //!
 //! [`plan::Plan`] is pure: it turns a resolved deployment (from `stack-config`) into the ordered
-//! list of what would be created, built, started and awaited. [`engine::Engine`] is the
-//! connection to a Docker Engine.
+//! list of what would be created, built, started and awaited. [`Engine`] is the connection to a
+//! Docker Engine, and carries the operations: [`Engine::up`] converges a [`Stack`] (idempotent:
+//! containers carry Docker Compose's labels and a config hash), [`Engine::run_job`] runs a
+//! one-shot job, [`Engine::stop`] and [`Engine::down`] tear down, [`Engine::logs`] and
+//! [`Engine::project_containers`] report. Progress goes to a [`progress::Progress`]; the driver
+//! never prints.
 
+pub mod build;
+mod context;
+mod down;
+pub mod hooks;
 pub mod engine;
 mod error;
+pub mod labels;
+mod lock;
+pub mod logs;
+pub mod observe;
 pub mod plan;
+mod ports;
+pub mod progress;
+mod run;
+mod spec;
+pub mod up;
+mod wait;
 
+pub use build::BuildPolicy;
+pub use down::{DownOptions, Teardown};
 pub use engine::{Engine, EngineOptions};
 pub use error::{Error, Result};
+pub use lock::ProjectLock;
 pub use plan::Plan;
+pub use up::{Report, Stack, UpOptions};

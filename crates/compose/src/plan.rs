@@ -158,7 +158,8 @@ impl Plan {
         }
         if starts {
             for level in &levels {
-                let steps = level.iter().filter_map(|s| project.services.get(s)).map(|svc| container_step(project, name, svc, &selected)).collect();
+                let steps =
+                    level.iter().filter_map(|s| project.services.get(s)).map(|svc| container_step(project, name, svc, &selected)).collect();
                 plan.levels.push(steps);
             }
         }
@@ -183,10 +184,10 @@ fn commands(list: &[Command], redactor: &Redactor) -> Vec<CommandStep> {
     list.iter().map(|c| CommandStep { description: c.description.clone(), command: redactor.redact(&c.command) }).collect()
 }
 
-fn images(project: &Project, name: &str, services: &[&Service], redactor: &Redactor) -> Vec<ImageStep> {
-    // Images built by this project, by tag, so a build arg naming one (the builder pattern's
-    // BUILDER_IMAGE) orders that build first, and pulls the builder in even when its service has
-    // a profile that keeps it from running.
+/// The services to build for `services`, in build order: a build whose args name another
+/// build's image (the builder pattern's `BUILDER_IMAGE`) comes after it, and that base build is
+/// included even when its own service is not selected (e.g. it sits behind a profile).
+pub fn build_order<'a>(project: &'a Project, name: &str, services: &[&'a Service]) -> Vec<(&'a Service, Vec<String>)> {
     let buildable: BTreeMap<String, &Service> = project.services.values().filter(|s| s.build.is_some()).map(|s| (image_name(name, s), s)).collect();
     let uses = |svc: &Service| -> Vec<String> {
         let Some(build) = &svc.build else { return Vec::new() };
@@ -208,28 +209,47 @@ fn images(project: &Project, name: &str, services: &[&Service], redactor: &Redac
         }
         i += 1;
     }
-    // Order: repeatedly take builds whose bases are already done; a loop of bases is left in
-    // name order at the end rather than dropped.
+    // Repeatedly take a build whose bases are done; a loop of bases is kept in name order at the
+    // end rather than dropped.
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut out = Vec::new();
     wanted.sort_by(|a, b| a.name.cmp(&b.name));
     while !wanted.is_empty() {
         let pos = wanted.iter().position(|s| uses(s).iter().all(|b| done.contains(b))).unwrap_or(0);
         let svc = wanted.remove(pos);
-        let Some(build) = &svc.build else { continue };
-        let image = image_name(name, svc);
-        out.push(ImageStep {
-            service: svc.name.clone(),
-            image: image.clone(),
-            context: build.context.to_string(),
-            dockerfile: build.dockerfile.clone(),
-            target: build.target.clone(),
-            args: build.args.iter().map(|(k, v)| (k.clone(), redactor.redact(v.as_deref().unwrap_or_default()))).collect(),
-            after: uses(svc),
-        });
-        done.insert(image);
+        done.insert(image_name(name, svc));
+        out.push((svc, uses(svc)));
     }
     out
+}
+
+fn images(project: &Project, name: &str, services: &[&Service], redactor: &Redactor) -> Vec<ImageStep> {
+    build_order(project, name, services)
+        .into_iter()
+        .filter_map(|(svc, after)| {
+            let build = svc.build.as_ref()?;
+            Some(ImageStep {
+                service: svc.name.clone(),
+                image: image_name(name, svc),
+                context: build.context.to_string(),
+                dockerfile: build.dockerfile.clone(),
+                target: build.target.clone(),
+                args: build.args.iter().map(|(k, v)| (k.clone(), redactor.redact(v.as_deref().unwrap_or_default()))).collect(),
+                after,
+            })
+        })
+        .collect()
+}
+
+/// What "ready" means for `svc` once started.
+pub fn readiness(project: &Project, svc: &Service) -> Readiness {
+    if svc.is_one_shot(project) {
+        Readiness::Completed
+    } else if svc.has_healthcheck() {
+        Readiness::Healthy
+    } else {
+        Readiness::Running
+    }
 }
 
 fn container_step(project: &Project, name: &str, svc: &Service, selected: &[&str]) -> ContainerStep {
@@ -239,13 +259,7 @@ fn container_step(project: &Project, name: &str, svc: &Service, selected: &[&str
         .filter(|(d, _)| selected.contains(&d.as_str()))
         .map(|(d, dep)| Wait { service: d.clone(), condition: dep.condition })
         .collect();
-    let ready_when = if svc.is_one_shot(project) {
-        Readiness::Completed
-    } else if svc.has_healthcheck() {
-        Readiness::Healthy
-    } else {
-        Readiness::Running
-    };
+    let ready_when = readiness(project, svc);
     let ports = svc
         .ports
         .iter()
@@ -259,7 +273,14 @@ fn container_step(project: &Project, name: &str, svc: &Service, selected: &[&str
             format!("{host}{}/{}", p.target, p.protocol)
         })
         .collect();
-    ContainerStep { service: svc.name.clone(), container: container_name(name, svc), image: image_name(name, svc), wait_for, ready_when, ports }
+    ContainerStep {
+        service: svc.name.clone(),
+        container: container_name(name, svc),
+        image: image_name(name, svc),
+        wait_for,
+        ready_when,
+        ports,
+    }
 }
 
 impl fmt::Display for Plan {
@@ -300,7 +321,14 @@ impl fmt::Display for Plan {
                 let waits = if c.wait_for.is_empty() {
                     String::new()
                 } else {
-                    format!(" after {}", c.wait_for.iter().map(|w| format!("{} is {}", w.service, condition_word(w.condition))).collect::<Vec<_>>().join(", "))
+                    format!(
+                        " after {}",
+                        c.wait_for
+                            .iter()
+                            .map(|w| format!("{} is {}", w.service, condition_word(w.condition)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
                 let ports = if c.ports.is_empty() { String::new() } else { format!(", ports {}", c.ports.join(" ")) };
                 let ready = match c.ready_when {

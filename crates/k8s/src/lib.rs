@@ -1,7 +1,26 @@
 //! The Kubernetes driver: Kustomize rendering, manifest validation, server-side apply, rollout waits, port-forward and the minikube lifecycle.
 //!
 //! This crate is being built up issue by issue; what exists is listed in `ARCHITECTURE.md`.
+//!
+//! # Features
+//!
+//! - `cluster` (off by default): talking to a live API server through `kube` (rustls with the
+//!   `ring` provider, the one TLS stack of the workspace): [`cluster::connect`].
+//!
+//! `k8s-openapi` needs exactly one Kubernetes version feature, and a library never picks it: the
+//! final binary does (xtask enables `k8s-openapi/v1_33`). To build, lint or test this crate alone
+//! with `cluster`, name a version on the command line:
+//!
+//! ```text
+//! cargo clippy -p stack-k8s --features cluster,k8s-openapi/v1_33 -- -D warnings
+//! cargo test -p stack-k8s --features cluster,k8s-openapi/v1_33
+//! ```
+//!
+//! The [`Error`] enum has the same variants with and without `cluster`; backend errors are
+//! boxed sources.
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod error;
 
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};

@@ -58,12 +58,31 @@ pub fn load_file(path: &Utf8Path, text: &str, vars: &dyn Fn(&str) -> Option<Stri
             return out;
         }
     };
+    let image_vars = image_variables(&root);
     let mut ctx = Ctx { file: path, diags: &mut diags };
     interpolate_tree(&mut ctx, &mut root, "", vars);
     let dir = path.parent().map(Utf8Path::to_owned).unwrap_or_default();
     decode_root(&mut ctx, &root, &dir, &mut out);
+    for (name, vars) in image_vars {
+        if let Some(svc) = out.project.services.get_mut(&name) {
+            svc.image_vars = vars;
+        }
+    }
     out.diagnostics = diags;
     out
+}
+
+/// The variables each service's `image:` refers to, read before interpolation replaces them.
+fn image_variables(root: &Node) -> Vec<(String, Vec<String>)> {
+    let Some(services) = root.get("services").and_then(Node::entries) else { return Vec::new() };
+    services
+        .iter()
+        .filter_map(|(name, def)| {
+            let text = def.get("image")?.as_str()?;
+            let vars = interpolate::variables(text).ok()?;
+            (!vars.is_empty()).then(|| (name.as_str().unwrap_or_default().to_owned(), vars))
+        })
+        .collect()
 }
 
 /// Replaces `${...}` in every scalar value (never in keys), as Compose does before decoding.

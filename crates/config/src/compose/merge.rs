@@ -45,6 +45,9 @@ pub fn merge(mut base: Project, over: Project) -> Project {
 
 fn merge_service(mut b: Service, o: Service) -> Service {
     // The first definition stays the origin: it is where the service was introduced.
+    if o.image.is_some() {
+        b.image_vars = o.image_vars;
+    }
     b.image = o.image.or(b.image);
     b.build = match (b.build, o.build) {
         (Some(mut bb), Some(ob)) => {

@@ -51,6 +51,9 @@ pub struct Service {
     pub extra_hosts: Vec<String>,
     pub container_name: Option<String>,
     pub hostname: Option<String>,
+    /// Variables the `image:` value was interpolated from (e.g. `MONGO_IMAGE`), so a missing
+    /// image can be reported with the variable that overrides it.
+    pub image_vars: Vec<String>,
 }
 
 /// `build:` of a service.

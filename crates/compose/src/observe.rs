@@ -1,0 +1,115 @@
+//! What is running: the containers, networks and volumes of a project, found by label.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
+use serde::Serialize;
+
+use crate::labels;
+use crate::{Engine, Error, Result};
+
+/// One container of a project, as the engine lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub number: u32,
+    pub oneoff: bool,
+    pub config_hash: String,
+    pub image: String,
+    /// created, running, paused, restarting, removing, exited, dead.
+    pub state: String,
+    /// Docker's status text, e.g. "Up 5 minutes (healthy)".
+    pub status: String,
+    /// healthy, unhealthy, starting, or none.
+    pub health: String,
+    /// Published ports as `HOST_IP:HOST_PORT->CONTAINER_PORT/PROTO`.
+    pub ports: Vec<String>,
+    /// Unix seconds of creation.
+    pub created: i64,
+    #[serde(skip)]
+    pub labels: HashMap<String, String>,
+}
+
+impl Engine {
+    /// Every container of `project` (running or not), sorted by service and number.
+    pub async fn project_containers(&self, project: &str) -> Result<Vec<Container>> {
+        self.containers_labelled(&[format!("{}={project}", labels::PROJECT)]).await
+    }
+
+    /// Every container carrying all of `labels` (`key=value` or `key`).
+    pub async fn containers_labelled(&self, label_filters: &[String]) -> Result<Vec<Container>> {
+        let filters = HashMap::from([("label".to_owned(), label_filters.to_vec())]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let list = self
+            .docker()
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| Error::Api { operation: format!("list containers with {}", label_filters.join(", ")), source: e })?;
+        let mut out: Vec<Container> = list
+            .into_iter()
+            .map(|c| {
+                let labels = c.labels.unwrap_or_default();
+                let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
+                let status = c.status.unwrap_or_default();
+                let health = if status.contains("(healthy)") {
+                    "healthy"
+                } else if status.contains("(unhealthy)") {
+                    "unhealthy"
+                } else if status.contains("(health: starting)") {
+                    "starting"
+                } else {
+                    "none"
+                };
+                let mut ports: Vec<String> = c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| {
+                        let proto = p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".to_owned());
+                        p.public_port.map(|pp| format!("{}:{pp}->{}/{proto}", p.ip.unwrap_or_else(|| "0.0.0.0".to_owned()), p.private_port))
+                    })
+                    .collect();
+                ports.sort();
+                ports.dedup();
+                Container {
+                    id: c.id.unwrap_or_default(),
+                    name: c.names.unwrap_or_default().first().map(|n| n.trim_start_matches('/').to_owned()).unwrap_or_default(),
+                    service: get(labels::SERVICE),
+                    number: get(labels::NUMBER).parse().unwrap_or(1),
+                    oneoff: get(labels::ONEOFF).eq_ignore_ascii_case("true"),
+                    config_hash: get(labels::CONFIG_HASH),
+                    image: c.image.unwrap_or_default(),
+                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                    status,
+                    health: health.to_owned(),
+                    ports,
+                    created: c.created.unwrap_or_default(),
+                    labels,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+        Ok(out)
+    }
+
+    /// Networks labelled with `project`, by name.
+    pub async fn project_networks(&self, project: &str) -> Result<BTreeMap<String, String>> {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{}={project}", labels::PROJECT)])]);
+        let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
+        let list = self.docker().list_networks(Some(options)).await.map_err(|e| Error::Api { operation: format!("list networks of project {project}"), source: e })?;
+        Ok(list.into_iter().filter_map(|n| Some((n.name?, n.id.unwrap_or_default()))).collect())
+    }
+
+    /// Volumes labelled with `project`, by name.
+    pub async fn project_volumes(&self, project: &str) -> Result<Vec<String>> {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{}={project}", labels::PROJECT)])]);
+        let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
+        let list = self.docker().list_volumes(Some(options)).await.map_err(|e| Error::Api { operation: format!("list volumes of project {project}"), source: e })?;
+        let mut names: Vec<String> = list.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect();
+        names.sort();
+        Ok(names)
+    }
+}

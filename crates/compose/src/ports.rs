@@ -1,0 +1,99 @@
+//! Port preflight: a host port that is already taken is found before anything is created, with
+//! what holds it (a container, or a process by name and pid).
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+
+use bollard::query_parameters::ListContainersOptionsBuilder;
+use stack_config::compose::Port;
+
+use crate::{Engine, Error, Result, labels};
+
+impl Engine {
+    /// Checks that `port` of `service` can be bound. `own` names containers whose bindings do not
+    /// count (the ones this run keeps or replaces).
+    pub(crate) async fn check_port(&self, service: &str, port: &Port, own: &[String]) -> Result<()> {
+        let Some(published) = port.published else { return Ok(()) };
+        if let Some(holder) = self.port_holder_container(published, &port.protocol).await? {
+            if own.contains(&holder.0) {
+                return Ok(());
+            }
+            return Err(Error::PortInUse { service: service.to_owned(), port: published, protocol: port.protocol.clone(), holder: holder.1 });
+        }
+        let ip: std::net::IpAddr = port.host_ip.as_deref().and_then(|i| i.parse().ok()).unwrap_or(Ipv4Addr::UNSPECIFIED.into());
+        let free = match port.protocol.as_str() {
+            "udp" => UdpSocket::bind((ip, published)).is_ok(),
+            _ => TcpListener::bind((ip, published)).is_ok(),
+        };
+        if free {
+            return Ok(());
+        }
+        let holder = process_holding(published, &port.protocol).unwrap_or_else(|| "another process (it could not be identified)".to_owned());
+        Err(Error::PortInUse { service: service.to_owned(), port: published, protocol: port.protocol.clone(), holder })
+    }
+
+    /// The container publishing `port`, as (name, description).
+    async fn port_holder_container(&self, port: u16, protocol: &str) -> Result<Option<(String, String)>> {
+        let filters = HashMap::from([("publish".to_owned(), vec![format!("{port}/{protocol}")])]);
+        let options = ListContainersOptionsBuilder::default().filters(&filters).build();
+        let list = self.docker().list_containers(Some(options)).await.map_err(|e| Error::Api { operation: format!("list containers publishing {port}"), source: e })?;
+        Ok(list.into_iter().next().map(|c| {
+            let name = c.names.unwrap_or_default().first().map(|n| n.trim_start_matches('/').to_owned()).unwrap_or_default();
+            let labels = c.labels.unwrap_or_default();
+            let desc = match labels.get(labels::PROJECT) {
+                Some(p) => format!("container {name} (project {p}, service {})", labels.get(labels::SERVICE).cloned().unwrap_or_default()),
+                None => format!("container {name}"),
+            };
+            (name, desc)
+        }))
+    }
+}
+
+/// Finds the process listening on `port` through /proc (Linux): socket inode, then the process
+/// whose file descriptors include it.
+fn process_holding(port: u16, protocol: &str) -> Option<String> {
+    let tables: &[&str] = if protocol == "udp" { &["/proc/net/udp", "/proc/net/udp6"] } else { &["/proc/net/tcp", "/proc/net/tcp6"] };
+    let mut inodes = Vec::new();
+    for table in tables {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) = (cols.get(1), cols.get(3), cols.get(9)) else { continue };
+            let listening = protocol == "udp" || *state == "0A";
+            let port_hex = local.rsplit(':').next().unwrap_or_default();
+            if listening && u16::from_str_radix(port_hex, 16).ok() == Some(port) {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                if inodes.iter().any(|i| target.as_os_str() == i.as_str()) {
+                    let name = std::fs::read_to_string(entry.path().join("comm")).map(|c| c.trim().to_owned()).unwrap_or_default();
+                    return Some(format!("process {name} (pid {pid})"));
+                }
+            }
+        }
+    }
+    Some("a socket of a process this user cannot see".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn finds_the_process_holding_a_port() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let holder = process_holding(port, "tcp").unwrap();
+        assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}");
+    }
+}

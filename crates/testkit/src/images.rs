@@ -1,0 +1,82 @@
+//! The local test images: recipes under `tests/fixtures/images/`, built through the compose
+//! driver (so a recipe whose files did not change is not rebuilt) on a base image made with
+//! `mmdebstrap`, since no registry can be reached.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use camino::Utf8Path;
+use stack_compose::progress::Progress;
+use stack_compose::{BuildPolicy, Engine};
+use stack_config::compose::{Build, Project, Service};
+
+use crate::{Error, Result};
+
+/// The base image every recipe starts from.
+pub const BASE_IMAGE: &str = "srvthreds-test/debian:bookworm";
+
+/// Recipe directory, image tag, build args; in build order.
+const RECIPES: &[(&str, &str, &[(&str, &str)])] = &[
+    ("node", "srvthreds-test/node:18", &[]),
+    ("redis", "srvthreds-test/redis:7.0", &[]),
+    ("rabbitmq", "srvthreds-test/rabbitmq:3.10-management", &[]),
+    ("mongo-standin", "srvthreds-test/mongo-standin:7.0", &[("NODE_IMAGE", "srvthreds-test/node:18")]),
+];
+
+/// The variables that point the compose files at the test images, in `NAME=VALUE` order.
+#[derive(Debug, Clone)]
+pub struct TestImages {
+    pub vars: Vec<(String, String)>,
+}
+
+/// Makes the base image when missing, then builds every recipe whose inputs changed.
+/// `repo_root` is the repository holding `tests/fixtures/images`.
+pub async fn ensure(engine: &Engine, repo_root: &Utf8Path, progress: &dyn Progress) -> Result<TestImages> {
+    let recipes = repo_root.join("tests/fixtures/images");
+    if engine.image_id(BASE_IMAGE).await?.is_none() {
+        // The base is a root file system from Debian's packages piped into `docker import`:
+        // the recipe's own script does it (it is the only step that is not a Dockerfile).
+        let script = recipes.join("base.sh");
+        let out = Command::new("bash").arg(&script).env("BASE_IMAGE", BASE_IMAGE).output().map_err(|e| Error::BaseImage {
+            image: BASE_IMAGE.to_owned(),
+            status: format!("cannot run {script}: {e}"),
+            output: String::new(),
+        })?;
+        if !out.status.success() {
+            let text = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = text.lines().rev().take(20).collect();
+            return Err(Error::BaseImage { image: BASE_IMAGE.to_owned(), status: out.status.to_string(), output: tail.into_iter().rev().collect::<Vec<_>>().join("\n") });
+        }
+    }
+    let mut project = Project::default();
+    for (dir, image, args) in RECIPES {
+        let context = recipes.join(dir);
+        if !context.join("Dockerfile").is_file() {
+            return Err(Error::Recipe(context.to_string()));
+        }
+        let svc = Service {
+            name: (*dir).to_owned(),
+            image: Some((*image).to_owned()),
+            build: Some(Build {
+                context,
+                dockerfile: None,
+                target: None,
+                args: args.iter().map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned()))).collect::<BTreeMap<_, _>>(),
+            }),
+            ..Service::default()
+        };
+        project.services.insert((*dir).to_owned(), svc);
+    }
+    let order: Vec<&Service> = RECIPES.iter().filter_map(|(dir, _, _)| project.services.get(*dir)).collect();
+    engine.build_images("srvthreds-test", &project, &order, BuildPolicy::WhenChanged, progress).await?;
+    let image = |dir: &str| RECIPES.iter().find(|r| r.0 == dir).map(|r| r.1.to_owned()).unwrap_or_default();
+    Ok(TestImages {
+        vars: vec![
+            ("MONGO_IMAGE".to_owned(), image("mongo-standin")),
+            ("REDIS_IMAGE".to_owned(), image("redis")),
+            ("RABBITMQ_IMAGE".to_owned(), image("rabbitmq")),
+            ("NODE_IMAGE".to_owned(), image("node")),
+            ("SRVTHREDS_APP_DIR".to_owned(), "tests/fixtures/srvthreds-app".to_owned()),
+        ],
+    })
+}

@@ -1,0 +1,282 @@
+//! The local Docker commands: `deploy` (docker targets), `db`, `services`, `bootstrap`,
+//! `status`, `logs`. Each resolves a catalogue deployment and hands it to the compose driver.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use futures_util::StreamExt;
+use serde::Serialize;
+use stack_compose::progress::{Event, Progress};
+use stack_compose::{BuildPolicy, DownOptions, Engine, EngineOptions, Stack, UpOptions};
+use stack_config::Infra;
+use stack_config::deployment::DeployCommand;
+use stack_config::infra::Resolved;
+
+use crate::Context;
+use crate::output::note;
+
+/// Options of one docker deployment run, from the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFlags {
+    pub volumes: bool,
+    pub remove_orphans: bool,
+}
+
+/// Prints driver progress on stderr, one line per event.
+struct Lines {
+    verbose: bool,
+    quiet: bool,
+}
+
+impl Progress for Lines {
+    fn event(&self, event: &Event) {
+        if self.quiet || (matches!(event, Event::ImageBuildLine { .. }) && !self.verbose) {
+            return;
+        }
+        note(&event.to_string());
+    }
+}
+
+/// A runtime for the async drivers; only commands that talk to an engine build one.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+}
+
+async fn connect() -> anyhow::Result<Engine> {
+    Ok(Engine::connect(&EngineOptions::from_env(&|k| std::env::var(k).ok())).await?)
+}
+
+/// Loads the tree and resolves `short_name` in `env`, printing warnings.
+pub fn resolve(cx: &Context, env: &str, short_name: &str) -> anyhow::Result<(Infra, Resolved)> {
+    let (infra, warnings) = Infra::load(&cx.infra, &crate::load_options())?;
+    let (resolved, more) = infra.resolve(env, short_name)?;
+    if !cx.quiet {
+        for w in warnings.iter().chain(more.iter()) {
+            note(&w.to_string());
+        }
+    }
+    Ok((infra, resolved))
+}
+
+/// Runs a resolved docker deployment: pre-commands, the compose action, post-commands.
+pub fn execute(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags) -> anyhow::Result<ExitCode> {
+    let project = resolved.compose.as_ref().context("not a docker deployment")?;
+    let redactor = resolved.vars.redactor();
+    let repo_root = infra.root.parent().map(|p| p.as_std_path().to_owned()).unwrap_or_else(|| ".".into());
+    let print = |l: &str| {
+        if !cx.quiet {
+            note(l)
+        }
+    };
+    stack_compose::hooks::run_commands(&resolved.target.pre_build_commands, &repo_root, &redactor, &print)?;
+    let lookup = |k: &str| resolved.vars.get(k);
+    let stack = Stack { name: &resolved.project_name, project, services: &resolved.services, lookup: &lookup, redactor: &redactor };
+    let progress = Lines { verbose: cx.verbose, quiet: cx.quiet };
+    let options = UpOptions { wait_timeout: Duration::from_secs(cx.wait_timeout), build: BuildPolicy::WhenChanged, remove_orphans: flags.remove_orphans, ..UpOptions::default() };
+    let rt = runtime()?;
+    let code = rt.block_on(async {
+        let engine = connect().await?;
+        let work = async {
+            match resolved.target.deploy_command {
+                DeployCommand::Up => {
+                    let report = engine.up(&stack, &options, &progress).await?;
+                    if cx.out.is_json() {
+                        cx.out.json(&report)?;
+                    } else if report.unchanged {
+                        cx.out.text(&format!("{}: everything up to date ({:.1}s)", report.project, report.elapsed_secs))?;
+                    } else {
+                        cx.out.text(&format!("{}: {} services ready in {:.1}s", report.project, report.services.len(), report.elapsed_secs))?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                DeployCommand::Run => {
+                    let mut last = 0;
+                    for job in resolved.target.services.clone().unwrap_or_default() {
+                        let on_log = |l: &str| {
+                            let _ = writeln!(std::io::stdout().lock(), "{job} | {l}");
+                        };
+                        last = engine.run_job(&stack, &job, &options, &progress, &on_log).await?;
+                        if last != 0 {
+                            note(&format!("error: {job} exited with code {last}"));
+                            break;
+                        }
+                    }
+                    Ok(exit_code(last))
+                }
+                DeployCommand::Build => {
+                    let selected: Vec<_> = resolved.services.iter().filter_map(|s| project.services.get(s)).collect();
+                    let order: Vec<_> = stack_compose::plan::build_order(project, &resolved.project_name, &selected).into_iter().map(|(s, _)| s).collect();
+                    let built = engine.build_images(&resolved.project_name, project, &order, BuildPolicy::WhenChanged, &progress).await?;
+                    if cx.out.is_json() {
+                        cx.out.json(&built)?;
+                    } else {
+                        for b in &built {
+                            cx.out.text(&format!("{} {}", b.image, if b.skipped { "up to date" } else { "built" }))?;
+                        }
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                DeployCommand::Stop => {
+                    let report = engine.stop(&stack, &progress).await?;
+                    print_teardown(cx, &report, "stopped")?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                DeployCommand::Down => {
+                    let report = engine.down(&stack, DownOptions { volumes: flags.volumes, remove_orphans: flags.remove_orphans }, &progress).await?;
+                    print_teardown(cx, &report, "removed")?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                DeployCommand::Apply | DeployCommand::Delete => bail!("a kubernetes action reached the docker driver"),
+            }
+        };
+        tokio::select! {
+            r = work => r,
+            _ = tokio::signal::ctrl_c() => Err(stack_compose::Error::Interrupted { doing: format!("running {}", resolved.deployment.short_name) }.into()),
+        }
+    })?;
+    if code == ExitCode::SUCCESS {
+        stack_compose::hooks::run_commands(&resolved.target.post_build_commands, &repo_root, &redactor, &print)?;
+    }
+    Ok(code)
+}
+
+fn exit_code(code: i64) -> ExitCode {
+    match code {
+        0 => ExitCode::SUCCESS,
+        c => ExitCode::from(u8::try_from(c.clamp(1, 255)).unwrap_or(1)),
+    }
+}
+
+fn print_teardown(cx: &Context, report: &stack_compose::Teardown, verb: &str) -> anyhow::Result<()> {
+    if cx.out.is_json() {
+        return cx.out.json(report);
+    }
+    let n = if verb == "stopped" { report.stopped.len() } else { report.removed.len() };
+    let mut text = format!("{n} containers {verb}");
+    if !report.networks.is_empty() {
+        text.push_str(&format!(", networks removed: {}", report.networks.join(", ")));
+    }
+    if !report.volumes.is_empty() {
+        text.push_str(&format!(", volumes removed: {}", report.volumes.join(", ")));
+    }
+    cx.out.text(&text)
+}
+
+/// Runs a catalogue deployment by short name in the context's environment.
+pub fn run_short(cx: &Context, short_name: &str, flags: RunFlags) -> anyhow::Result<ExitCode> {
+    let (infra, resolved) = resolve(cx, &cx.env, short_name)?;
+    if cx.dry_run {
+        return crate::deploy::print_plan(cx, &resolved);
+    }
+    execute(cx, &infra, &resolved, flags)
+}
+
+/// `db reset`: asks first, then removes the data layer with its volumes.
+pub fn reset(cx: &Context, yes: bool) -> anyhow::Result<ExitCode> {
+    let (infra, resolved) = resolve(cx, &cx.env, "d_a_dbs")?;
+    if cx.dry_run {
+        return crate::deploy::print_plan(cx, &resolved);
+    }
+    if !yes {
+        let what = format!("This removes the {} containers of project {} AND their data volumes: all data is lost.", resolved.services.join(", "), resolved.project_name);
+        if !std::io::stdin().is_terminal() {
+            bail!("{what}\n  help: not a terminal, so nothing to ask: pass --yes to confirm");
+        }
+        note(&format!("{what}\nType `yes` to continue: "));
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            bail!("cancelled: nothing was changed");
+        }
+    }
+    execute(cx, &infra, &resolved, RunFlags { volumes: true, remove_orphans: false })
+}
+
+#[derive(Serialize)]
+struct StatusRow<'a> {
+    #[serde(flatten)]
+    container: &'a stack_compose::observe::Container,
+}
+
+/// `status` (all services) and `db status` (`only` the data layer).
+pub fn status(cx: &Context, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let filter: Option<Vec<String>> = match only {
+        Some(short) => Some(resolve(cx, &cx.env, short)?.1.services),
+        None => None,
+    };
+    let (infra, _) = Infra::load(&cx.infra, &crate::load_options())?;
+    let env = infra.environments.get(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let vars = infra.vars(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?;
+    let project = vars.get("COMPOSE_PROJECT_NAME").or_else(|| env.project.clone()).unwrap_or_else(|| "srvthreds".to_owned());
+    let rt = runtime()?;
+    let containers = rt.block_on(async { anyhow::Ok(connect().await?.project_containers(&project).await?) })?;
+    let rows: Vec<_> = containers.iter().filter(|c| filter.as_ref().is_none_or(|f| f.contains(&c.service))).collect();
+    if cx.out.is_json() {
+        let rows: Vec<StatusRow<'_>> = rows.iter().map(|c| StatusRow { container: c }).collect();
+        cx.out.json(&rows)?;
+    } else if rows.is_empty() {
+        cx.out.text(&format!("project {project}: no containers"))?;
+    } else {
+        let mut table = vec![["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", "IMAGE", "STATUS"].map(str::to_owned).to_vec()];
+        for c in &rows {
+            table.push(vec![c.service.clone(), c.name.clone(), c.state.clone(), c.health.clone(), c.ports.join(","), c.image.clone(), c.status.clone()]);
+        }
+        cx.out.text(&crate::output::table(&table))?;
+    }
+    let unhealthy = rows.iter().any(|c| c.health == "unhealthy" || (c.state != "running" && !c.status.starts_with("Exited (0)")));
+    Ok(if unhealthy { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `logs` and `services logs`.
+pub fn logs(cx: &Context, only: Option<&str>, services: &[String], follow: bool, tail: &str) -> anyhow::Result<ExitCode> {
+    let (infra, resolved) = resolve(cx, &cx.env, only.unwrap_or("s_a_dbs_s"))?;
+    drop(infra);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let engine = connect().await?;
+        let containers: Vec<_> = engine
+            .project_containers(&resolved.project_name)
+            .await?
+            .into_iter()
+            .filter(|c| if services.is_empty() { only.is_none() || resolved.services.contains(&c.service) } else { services.contains(&c.service) })
+            .collect();
+        if containers.is_empty() {
+            bail!("no containers of project {} match", resolved.project_name);
+        }
+        let width = containers.iter().map(|c| c.service.len()).max().unwrap_or(0);
+        let redactor = resolved.vars.redactor();
+        let mut stream = engine.logs(&containers, follow, tail);
+        let mut out = std::io::stdout().lock();
+        loop {
+            tokio::select! {
+                line = stream.next() => match line {
+                    Some(mut l) => {
+                        l.line = redactor.redact(&l.line);
+                        writeln!(out, "{}", l.prefixed(width))?;
+                    }
+                    None => break,
+                },
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `test-images`: builds or finds the local test images and prints `NAME=VALUE` lines.
+pub fn test_images(cx: &Context) -> anyhow::Result<ExitCode> {
+    let progress = Lines { verbose: cx.verbose, quiet: cx.quiet };
+    let repo_root = cx.infra.parent().map(camino::Utf8Path::to_owned).unwrap_or_else(|| ".".into());
+    let images = runtime()?.block_on(async { anyhow::Ok(stack_testkit::images::ensure(&connect().await?, &repo_root, &progress).await?) })?;
+    if cx.out.is_json() {
+        cx.out.json(&images.vars.iter().cloned().collect::<std::collections::BTreeMap<_, _>>())?;
+    } else {
+        for (k, v) in &images.vars {
+            cx.out.text(&format!("{k}={v}"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
