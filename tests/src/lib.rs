@@ -33,3 +33,152 @@ pub fn describe(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Panics with a clear message when no Docker Engine answers: a test that needs one must fail,
+/// never skip.
+pub fn require_engine() {
+    let out = Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "no Docker Engine answers (`docker version`: {}); .ci/run starts dockerd, start one by hand for local runs",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => panic!("cannot run the docker CLI ({e}); .ci/run installs docker.io and starts dockerd"),
+    }
+}
+
+/// The `NAME=VALUE` lines of `cargo xtask test-images` (built once per test binary).
+pub fn test_image_vars() -> &'static [(String, String)] {
+    static VARS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    VARS.get_or_init(|| {
+        require_engine();
+        let out = run_xtask(&["test-images"]);
+        assert!(out.status.success(), "cargo xtask test-images failed\n{}", describe(&out));
+        let vars: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect();
+        assert_eq!(vars.len(), 5, "test-images printed {vars:?}");
+        vars
+    })
+}
+
+/// A free TCP port on all interfaces, as Docker will bind it.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// One isolated SrvThreds stack for a test: its own compose project, network, image tag and
+/// host ports, in the `test` environment, driven through the real `cargo xtask` commands.
+/// Dropping it removes every container, network and volume of its project.
+#[derive(Debug)]
+pub struct TestStack {
+    pub project: String,
+    pub vars: Vec<(String, String)>,
+}
+
+impl TestStack {
+    pub fn new(name: &str) -> TestStack {
+        let project = format!("e2e-{name}-{}", std::process::id());
+        let mut vars: Vec<(String, String)> = test_image_vars().to_vec();
+        for (k, v) in [
+            ("COMPOSE_PROJECT_NAME", project.clone()),
+            ("SRVTHREDS_NETWORK", format!("{project}-net")),
+            ("SRVTHREDS_TAG", "e2e".to_owned()),
+            ("MONGO_PORT", free_port().to_string()),
+            ("REDIS_PORT", free_port().to_string()),
+            ("RABBITMQ_PORT", free_port().to_string()),
+            ("RABBITMQ_MANAGEMENT_PORT", free_port().to_string()),
+            ("SESSION_AGENT_PORT", free_port().to_string()),
+        ] {
+            vars.push((k.to_owned(), v));
+        }
+        let stack = TestStack { project, vars };
+        stack.remove_all();
+        stack
+    }
+
+    /// The value of one of this stack's variables.
+    pub fn var(&self, key: &str) -> String {
+        self.vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    /// Sets (or replaces) a variable for later commands.
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// `cargo xtask --env test ARGS` with this stack's variables.
+    pub fn xtask(&self, args: &[&str]) -> Output {
+        let mut cmd = xtask();
+        cmd.arg("--env").arg("test").args(args).env("CI", "true");
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap_or_else(|e| panic!("cannot run cargo xtask {args:?}: {e}"))
+    }
+
+    /// Like [`TestStack::xtask`], asserting success.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.xtask(args);
+        assert!(out.status.success(), "cargo xtask {args:?} failed\n{}", describe(&out));
+        out
+    }
+
+    /// Names of this project's containers (all states).
+    pub fn containers(&self) -> Vec<String> {
+        docker_lines(&["ps", "-a", "--filter", &format!("label=com.docker.compose.project={}", self.project), "--format", "{{.Names}}"])
+    }
+
+    /// `docker exec CONTAINER ARGS` output, asserting success.
+    pub fn exec(&self, service: &str, args: &[&str]) -> String {
+        let container = format!("{}-{service}-1", self.project);
+        let out = Command::new("docker").arg("exec").arg(&container).args(args).output().expect("docker exec");
+        assert!(out.status.success(), "docker exec {container} {args:?}\n{}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn remove_all(&self) {
+        let label = format!("label=com.docker.compose.project={}", self.project);
+        let ids = docker_lines(&["ps", "-aq", "--filter", &label]);
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids.iter().map(String::as_str));
+            docker_lines(&args);
+        }
+        for kind in ["network", "volume"] {
+            let names = docker_lines(&[kind, "ls", "-q", "--filter", &label]);
+            for n in names {
+                docker_lines(&[kind, "rm", &n]);
+            }
+        }
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        self.remove_all();
+    }
+}
+
+/// Runs the docker CLI and returns its stdout lines (empty on failure).
+pub fn docker_lines(args: &[&str]) -> Vec<String> {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// stderr of an output as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// stdout of an output as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

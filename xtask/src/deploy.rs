@@ -37,7 +37,9 @@ pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
         (Some(env), Some(short)) => (env, short),
         (Some(short), None) if infra.catalogue.find(&short).is_ok() => (cx.env.clone(), short),
         (None, None) if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => menu(&infra)?,
-        _ => bail!("missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"),
+        _ => bail!(
+            "missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"
+        ),
     };
     let (infra, resolved) = local::resolve(cx, &env, &short_name)?;
     if resolved.target.composing == Composing::Kubernetes {

@@ -74,7 +74,12 @@ pub fn execute(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags
     let lookup = |k: &str| resolved.vars.get(k);
     let stack = Stack { name: &resolved.project_name, project, services: &resolved.services, lookup: &lookup, redactor: &redactor };
     let progress = Lines { verbose: cx.verbose, quiet: cx.quiet };
-    let options = UpOptions { wait_timeout: Duration::from_secs(cx.wait_timeout), build: BuildPolicy::WhenChanged, remove_orphans: flags.remove_orphans, ..UpOptions::default() };
+    let options = UpOptions {
+        wait_timeout: Duration::from_secs(cx.wait_timeout),
+        build: BuildPolicy::WhenChanged,
+        remove_orphans: flags.remove_orphans,
+        ..UpOptions::default()
+    };
     let rt = runtime()?;
     let code = rt.block_on(async {
         let engine = connect().await?;
@@ -180,7 +185,11 @@ pub fn reset(cx: &Context, yes: bool) -> anyhow::Result<ExitCode> {
         return crate::deploy::print_plan(cx, &resolved);
     }
     if !yes {
-        let what = format!("This removes the {} containers of project {} AND their data volumes: all data is lost.", resolved.services.join(", "), resolved.project_name);
+        let what = format!(
+            "This removes the {} containers of project {} AND their data volumes: all data is lost.",
+            resolved.services.join(", "),
+            resolved.project_name
+        );
         if !std::io::stdin().is_terminal() {
             bail!("{what}\n  help: not a terminal, so nothing to ask: pass --yes to confirm");
         }
@@ -221,7 +230,15 @@ pub fn status(cx: &Context, only: Option<&str>) -> anyhow::Result<ExitCode> {
     } else {
         let mut table = vec![["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", "IMAGE", "STATUS"].map(str::to_owned).to_vec()];
         for c in &rows {
-            table.push(vec![c.service.clone(), c.name.clone(), c.state.clone(), c.health.clone(), c.ports.join(","), c.image.clone(), c.status.clone()]);
+            table.push(vec![
+                c.service.clone(),
+                c.name.clone(),
+                c.state.clone(),
+                c.health.clone(),
+                c.ports.join(","),
+                c.image.clone(),
+                c.status.clone(),
+            ]);
         }
         cx.out.text(&crate::output::table(&table))?;
     }
@@ -240,7 +257,9 @@ pub fn logs(cx: &Context, only: Option<&str>, services: &[String], follow: bool,
             .project_containers(&resolved.project_name)
             .await?
             .into_iter()
-            .filter(|c| if services.is_empty() { only.is_none() || resolved.services.contains(&c.service) } else { services.contains(&c.service) })
+            .filter(|c| {
+                if services.is_empty() { only.is_none() || resolved.services.contains(&c.service) } else { services.contains(&c.service) }
+            })
             .collect();
         if containers.is_empty() {
             bail!("no containers of project {} match", resolved.project_name);
@@ -270,7 +289,8 @@ pub fn logs(cx: &Context, only: Option<&str>, services: &[String], follow: bool,
 pub fn test_images(cx: &Context) -> anyhow::Result<ExitCode> {
     let progress = Lines { verbose: cx.verbose, quiet: cx.quiet };
     let repo_root = cx.infra.parent().map(camino::Utf8Path::to_owned).unwrap_or_else(|| ".".into());
-    let images = runtime()?.block_on(async { anyhow::Ok(stack_testkit::images::ensure(&connect().await?, &repo_root, &progress).await?) })?;
+    let images =
+        runtime()?.block_on(async { anyhow::Ok(stack_testkit::images::ensure(&connect().await?, &repo_root, &progress).await?) })?;
     if cx.out.is_json() {
         cx.out.json(&images.vars.iter().cloned().collect::<std::collections::BTreeMap<_, _>>())?;
     } else {

@@ -45,3 +45,15 @@ pub enum Error {
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_cluster_names_the_cluster_and_not_the_source() {
+        let error = Error::DescribeCluster { cluster: "srvthreds-dev".into(), source: "dispatch failure".into() };
+        assert_eq!(error.to_string(), "cannot describe EKS cluster `srvthreds-dev`");
+        assert_eq!(std::error::Error::source(&error).map(ToString::to_string).as_deref(), Some("dispatch failure"));
+    }
+}

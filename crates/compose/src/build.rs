@@ -53,7 +53,14 @@ impl Engine {
     }
 
     /// Builds `services` (in the given order: bases first) of `project` named `name`.
-    pub async fn build_images(&self, name: &str, project: &Project, services: &[&Service], policy: BuildPolicy, progress: &dyn Progress) -> Result<Vec<Built>> {
+    pub async fn build_images(
+        &self,
+        name: &str,
+        project: &Project,
+        services: &[&Service],
+        policy: BuildPolicy,
+        progress: &dyn Progress,
+    ) -> Result<Vec<Built>> {
         let mut out = Vec::new();
         // IDs of images built here, so a change of a base image changes its dependents' hash.
         let mut ids: BTreeMap<String, String> = BTreeMap::new();
@@ -79,7 +86,8 @@ impl Engine {
                 }
             }
             let build_hash = context::hex(&hash.finalize());
-            if policy != BuildPolicy::Always && self.image_label(&image, labels::BUILD_HASH).await?.as_deref() == Some(build_hash.as_str()) {
+            if policy != BuildPolicy::Always && self.image_label(&image, labels::BUILD_HASH).await?.as_deref() == Some(build_hash.as_str())
+            {
                 let id = self.image_id(&image).await?.unwrap_or_default();
                 progress.event(&Event::ImageUpToDate { image: image.clone() });
                 ids.insert(image.clone(), id.clone());
@@ -87,13 +95,24 @@ impl Engine {
                 continue;
             }
             if policy == BuildPolicy::Never {
-                return Err(Error::Build { image, message: "the image is missing or out of date and builds are disabled".to_owned(), tail: String::new() });
+                return Err(Error::Build {
+                    image,
+                    message: "the image is missing or out of date and builds are disabled".to_owned(),
+                    tail: String::new(),
+                });
             }
             progress.event(&Event::ImageBuilding { image: image.clone() });
             let started = Instant::now();
-            let mut image_labels = HashMap::from([(labels::BUILD_HASH.to_owned(), build_hash), (labels::MANAGED_BY.to_owned(), labels::MANAGER.to_owned())]);
+            let mut image_labels =
+                HashMap::from([(labels::BUILD_HASH.to_owned(), build_hash), (labels::MANAGED_BY.to_owned(), labels::MANAGER.to_owned())]);
             image_labels.insert(labels::PROJECT.to_owned(), name.to_owned());
-            let mut options = BuildImageOptionsBuilder::default().dockerfile(&ctx.dockerfile).t(&image).rm(true).forcerm(true).buildargs(&args).labels(&image_labels);
+            let mut options = BuildImageOptionsBuilder::default()
+                .dockerfile(&ctx.dockerfile)
+                .t(&image)
+                .rm(true)
+                .forcerm(true)
+                .buildargs(&args)
+                .labels(&image_labels);
             if let Some(target) = &build.target {
                 options = options.target(target);
             }
@@ -157,10 +176,17 @@ impl Engine {
             (None, Some(id)) => Ok(id),
             (reason, _) => {
                 let help = match svc.image_vars.first() {
-                    Some(var) => format!("build or load a local image and point {var} at it (e.g. `{var}=my/image:tag` in the env file or the shell)"),
+                    Some(var) => format!(
+                        "build or load a local image and point {var} at it (e.g. `{var}=my/image:tag` in the env file or the shell)"
+                    ),
                     None => format!("build or load {image} locally (`docker load`, `docker build -t {image} ...`)"),
                 };
-                Err(Error::Pull { image: image.to_owned(), service: svc.name.clone(), reason: reason.unwrap_or_else(|| "the pull finished without the image".to_owned()), help })
+                Err(Error::Pull {
+                    image: image.to_owned(),
+                    service: svc.name.clone(),
+                    reason: reason.unwrap_or_else(|| "the pull finished without the image".to_owned()),
+                    help,
+                })
             }
         }
     }

@@ -55,7 +55,11 @@ pub fn pack(dir: &Utf8Path, dockerfile: Option<&str>) -> Result<Context> {
         Some(p) if files.contains(p) => p.clone(),
         _ => {
             let data = std::fs::read(&df_path).map_err(|e| err(format!("reading the Dockerfile {df_path}"), e))?;
-            let name = if df_inside.is_some() { df_inside.clone().unwrap_or_default() } else { format!(".dockerfile.{}", &hex(&Sha256::digest(df_path.as_str()))[..12]) };
+            let name = if df_inside.is_some() {
+                df_inside.clone().unwrap_or_default()
+            } else {
+                format!(".dockerfile.{}", &hex(&Sha256::digest(df_path.as_str()))[..12])
+            };
             append(&mut builder, &name, &data, 0o644).map_err(|e| err(format!("packing {name}"), e))?;
             hash.update(name.as_bytes());
             hash.update(&data);
@@ -154,7 +158,9 @@ fn match_segments(pattern: &[String], path: &[&str]) -> bool {
     match pattern.split_first() {
         None => path.is_empty(),
         Some((first, rest)) if first == "**" => (0..=path.len()).any(|skip| match_segments(rest, &path[skip..])),
-        Some((first, rest)) => path.split_first().is_some_and(|(p, prest)| glob(first.as_bytes(), p.as_bytes()) && match_segments(rest, prest)),
+        Some((first, rest)) => {
+            path.split_first().is_some_and(|(p, prest)| glob(first.as_bytes(), p.as_bytes()) && match_segments(rest, prest))
+        }
     }
 }
 

@@ -40,16 +40,18 @@ impl Engine {
         let mut report = Teardown::default();
         let containers = self.project_containers(stack.name).await?;
         for level in self.reverse_levels(stack) {
-            let jobs = level.iter().flat_map(|svc| containers.iter().filter(move |c| &c.service == svc && c.state == "running")).map(|c| async move {
-                let options = StopContainerOptionsBuilder::default().t(10).build();
-                match self.docker().stop_container(&c.name, Some(options)).await {
-                    Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => {
-                        progress.event(&Event::ContainerStopped { service: c.service.clone(), container: c.name.clone() });
-                        Ok(c.name.clone())
+            let jobs = level.iter().flat_map(|svc| containers.iter().filter(move |c| &c.service == svc && c.state == "running")).map(
+                |c| async move {
+                    let options = StopContainerOptionsBuilder::default().t(10).build();
+                    match self.docker().stop_container(&c.name, Some(options)).await {
+                        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => {
+                            progress.event(&Event::ContainerStopped { service: c.service.clone(), container: c.name.clone() });
+                            Ok(c.name.clone())
+                        }
+                        Err(e) => Err(Error::Api { operation: format!("stop container {}", c.name), source: e }),
                     }
-                    Err(e) => Err(Error::Api { operation: format!("stop container {}", c.name), source: e }),
-                }
-            });
+                },
+            );
             for r in join_all(jobs).await {
                 report.stopped.push(r?);
             }

@@ -34,7 +34,9 @@ pub enum Error {
     #[error("image {image} (service {service}) is not present and cannot be pulled: {reason}\n  help: {help}")]
     Pull { image: String, service: String, reason: String, help: String },
     /// A host port is taken before anything was created.
-    #[error("host port {port}/{protocol} for service {service} is already in use by {holder}; nothing was created\n  help: stop it, or publish another host port (e.g. set the port variable in the env file)")]
+    #[error(
+        "host port {port}/{protocol} for service {service} is already in use by {holder}; nothing was created\n  help: stop it, or publish another host port (e.g. set the port variable in the env file)"
+    )]
     PortInUse { service: String, port: u16, protocol: String, holder: String },
     /// A container did not become ready.
     #[error("{service} ({container}) {reason}{probe}\n--- last log lines of {container} ---\n{logs}")]

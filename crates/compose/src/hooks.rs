@@ -41,18 +41,21 @@ pub fn run_commands(commands: &[Command], dir: &Path, redactor: &Redactor, on_li
             .spawn()
             .map_err(|e| fail(format!("could not start: {e}"), None, String::new()))?;
         let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let readers: Vec<_> = [child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>)]
-            .into_iter()
-            .flatten()
-            .map(|stream| {
-                let tx = tx.clone();
-                std::thread::spawn(move || {
-                    for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                        let _ = tx.send(line);
-                    }
-                })
+        let readers: Vec<_> = [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|stream| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
             })
-            .collect();
+        })
+        .collect();
         drop(tx);
         let mut tail: Vec<String> = Vec::new();
         for line in rx {

@@ -11,9 +11,9 @@
 pub mod build;
 mod context;
 mod down;
-pub mod hooks;
 pub mod engine;
 mod error;
+pub mod hooks;
 pub mod labels;
 mod lock;
 pub mod logs;

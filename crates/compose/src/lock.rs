@@ -20,7 +20,8 @@ impl ProjectLock {
         let safe: String = project.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
         let path = dir.join(format!("stack-compose-{safe}.lock"));
         let err = |reason: String| Error::Lock { project: project.to_owned(), path: path.display().to_string(), reason };
-        let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(|e| err(e.to_string()))?;
+        let mut file =
+            OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(|e| err(e.to_string()))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -29,7 +30,10 @@ impl ProjectLock {
                 let holder = if holder.trim().is_empty() { "unknown process".to_owned() } else { format!("pid {}", holder.trim()) };
                 progress.event(&Event::WaitingForLock { project: project.to_owned(), holder });
                 let waiting = file.try_clone().map_err(|e| err(e.to_string()))?;
-                tokio::task::spawn_blocking(move || waiting.lock()).await.map_err(|e| err(e.to_string()))?.map_err(|e| err(e.to_string()))?;
+                tokio::task::spawn_blocking(move || waiting.lock())
+                    .await
+                    .map_err(|e| err(e.to_string()))?
+                    .map_err(|e| err(e.to_string()))?;
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(err(e.to_string())),
         }

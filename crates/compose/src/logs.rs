@@ -36,7 +36,11 @@ impl Engine {
                 .flat_map(move |chunk| {
                     let text = String::from_utf8_lossy(&chunk.into_bytes()).into_owned();
                     let (service, container) = (service.clone(), container.clone());
-                    stream::iter(text.lines().map(|l| LogLine { service: service.clone(), container: container.clone(), line: l.to_owned() }).collect::<Vec<_>>())
+                    stream::iter(
+                        text.lines()
+                            .map(|l| LogLine { service: service.clone(), container: container.clone(), line: l.to_owned() })
+                            .collect::<Vec<_>>(),
+                    )
                 })
                 .boxed();
             all.push(s);

@@ -99,7 +99,11 @@ impl Engine {
     pub async fn project_networks(&self, project: &str) -> Result<BTreeMap<String, String>> {
         let filters = HashMap::from([("label".to_owned(), vec![format!("{}={project}", labels::PROJECT)])]);
         let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
-        let list = self.docker().list_networks(Some(options)).await.map_err(|e| Error::Api { operation: format!("list networks of project {project}"), source: e })?;
+        let list = self
+            .docker()
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| Error::Api { operation: format!("list networks of project {project}"), source: e })?;
         Ok(list.into_iter().filter_map(|n| Some((n.name?, n.id.unwrap_or_default()))).collect())
     }
 
@@ -107,7 +111,11 @@ impl Engine {
     pub async fn project_volumes(&self, project: &str) -> Result<Vec<String>> {
         let filters = HashMap::from([("label".to_owned(), vec![format!("{}={project}", labels::PROJECT)])]);
         let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
-        let list = self.docker().list_volumes(Some(options)).await.map_err(|e| Error::Api { operation: format!("list volumes of project {project}"), source: e })?;
+        let list = self
+            .docker()
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| Error::Api { operation: format!("list volumes of project {project}"), source: e })?;
         let mut names: Vec<String> = list.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect();
         names.sort();
         Ok(names)

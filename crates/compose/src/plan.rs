@@ -188,7 +188,8 @@ fn commands(list: &[Command], redactor: &Redactor) -> Vec<CommandStep> {
 /// build's image (the builder pattern's `BUILDER_IMAGE`) comes after it, and that base build is
 /// included even when its own service is not selected (e.g. it sits behind a profile).
 pub fn build_order<'a>(project: &'a Project, name: &str, services: &[&'a Service]) -> Vec<(&'a Service, Vec<String>)> {
-    let buildable: BTreeMap<String, &Service> = project.services.values().filter(|s| s.build.is_some()).map(|s| (image_name(name, s), s)).collect();
+    let buildable: BTreeMap<String, &Service> =
+        project.services.values().filter(|s| s.build.is_some()).map(|s| (image_name(name, s), s)).collect();
     let uses = |svc: &Service| -> Vec<String> {
         let Some(build) = &svc.build else { return Vec::new() };
         let own = image_name(name, svc);
@@ -201,10 +202,10 @@ pub fn build_order<'a>(project: &'a Project, name: &str, services: &[&'a Service
     let mut i = 0;
     while i < wanted.len() {
         for base in uses(wanted[i]) {
-            if let Some(svc) = buildable.get(&base) {
-                if !wanted.iter().any(|w| w.name == svc.name) {
-                    wanted.push(svc);
-                }
+            if let Some(svc) = buildable.get(&base)
+                && !wanted.iter().any(|w| w.name == svc.name)
+            {
+                wanted.push(svc);
             }
         }
         i += 1;

@@ -18,7 +18,12 @@ impl Engine {
             if own.contains(&holder.0) {
                 return Ok(());
             }
-            return Err(Error::PortInUse { service: service.to_owned(), port: published, protocol: port.protocol.clone(), holder: holder.1 });
+            return Err(Error::PortInUse {
+                service: service.to_owned(),
+                port: published,
+                protocol: port.protocol.clone(),
+                holder: holder.1,
+            });
         }
         let ip: std::net::IpAddr = port.host_ip.as_deref().and_then(|i| i.parse().ok()).unwrap_or(Ipv4Addr::UNSPECIFIED.into());
         let free = match port.protocol.as_str() {
@@ -28,7 +33,8 @@ impl Engine {
         if free {
             return Ok(());
         }
-        let holder = process_holding(published, &port.protocol).unwrap_or_else(|| "another process (it could not be identified)".to_owned());
+        let holder =
+            process_holding(published, &port.protocol).unwrap_or_else(|| "another process (it could not be identified)".to_owned());
         Err(Error::PortInUse { service: service.to_owned(), port: published, protocol: port.protocol.clone(), holder })
     }
 
@@ -36,7 +42,11 @@ impl Engine {
     async fn port_holder_container(&self, port: u16, protocol: &str) -> Result<Option<(String, String)>> {
         let filters = HashMap::from([("publish".to_owned(), vec![format!("{port}/{protocol}")])]);
         let options = ListContainersOptionsBuilder::default().filters(&filters).build();
-        let list = self.docker().list_containers(Some(options)).await.map_err(|e| Error::Api { operation: format!("list containers publishing {port}"), source: e })?;
+        let list = self
+            .docker()
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| Error::Api { operation: format!("list containers publishing {port}"), source: e })?;
         Ok(list.into_iter().next().map(|c| {
             let name = c.names.unwrap_or_default().first().map(|n| n.trim_start_matches('/').to_owned()).unwrap_or_default();
             let labels = c.labels.unwrap_or_default();
@@ -73,11 +83,11 @@ fn process_holding(port: u16, protocol: &str) -> Option<String> {
         let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
         for fd in fds.flatten() {
-            if let Ok(target) = std::fs::read_link(fd.path()) {
-                if inodes.iter().any(|i| target.as_os_str() == i.as_str()) {
-                    let name = std::fs::read_to_string(entry.path().join("comm")).map(|c| c.trim().to_owned()).unwrap_or_default();
-                    return Some(format!("process {name} (pid {pid})"));
-                }
+            if let Ok(target) = std::fs::read_link(fd.path())
+                && inodes.iter().any(|i| target.as_os_str() == i.as_str())
+            {
+                let name = std::fs::read_to_string(entry.path().join("comm")).map(|c| c.trim().to_owned()).unwrap_or_default();
+                return Some(format!("process {name} (pid {pid})"));
             }
         }
     }

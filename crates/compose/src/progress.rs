@@ -70,7 +70,9 @@ impl fmt::Display for Event {
             Event::ReplicaSetReady { service, set } => write!(f, "{service}: replica set {set} has a primary"),
             Event::ContainerStopped { service, container } => write!(f, "{service}: stopped {container}"),
             Event::ContainerRemoved { service, container } => write!(f, "{service}: removed {container}"),
-            Event::Orphan { service, container, removed: true } => write!(f, "orphan {container} (service {service} is no longer in the compose files): removed"),
+            Event::Orphan { service, container, removed: true } => {
+                write!(f, "orphan {container} (service {service} is no longer in the compose files): removed")
+            }
             Event::Orphan { service, container, removed: false } => {
                 write!(f, "warning: orphan {container} (service {service} is no longer in the compose files); `down` removes it")
             }

@@ -18,13 +18,21 @@ impl Engine {
     /// Runs `service` to completion: its dependencies are brought up first (and waited for), any
     /// previous container of the job is replaced, each log line goes to `on_log`, and the job's
     /// exit code is returned (a non-zero code is not an `Err`: the caller propagates it).
-    pub async fn run_job(&self, stack: &Stack<'_>, service: &str, options: &UpOptions, progress: &dyn Progress, on_log: &(dyn Fn(&str) + Sync)) -> Result<i64> {
+    pub async fn run_job(
+        &self,
+        stack: &Stack<'_>,
+        service: &str,
+        options: &UpOptions,
+        progress: &dyn Progress,
+        on_log: &(dyn Fn(&str) + Sync),
+    ) -> Result<i64> {
         let svc: &Service = stack.project.services.get(service).ok_or_else(|| Error::UnknownService(service.to_owned()))?;
-        let deps: Vec<String> = stack_config::infra::select_services(stack.project, Some(&[service.to_owned()]), stack_config::deployment::DeployCommand::Up)
-            .map_err(|_| Error::UnknownService(service.to_owned()))?
-            .into_iter()
-            .filter(|s| s != service)
-            .collect();
+        let deps: Vec<String> =
+            stack_config::infra::select_services(stack.project, Some(&[service.to_owned()]), stack_config::deployment::DeployCommand::Up)
+                .map_err(|_| Error::UnknownService(service.to_owned()))?
+                .into_iter()
+                .filter(|s| s != service)
+                .collect();
         if !deps.is_empty() {
             let dep_stack = Stack { services: &deps, ..*stack };
             self.up(&dep_stack, options, progress).await?;
@@ -49,8 +57,15 @@ impl Engine {
             .create_container(Some(create), spec.body.clone())
             .await
             .map_err(|e| Error::Api { operation: format!("create container {}", spec.container), source: e })?;
-        progress.event(&Event::ContainerCreated { service: svc.name.clone(), container: spec.container.clone(), reason: "job run".to_owned() });
-        self.docker().start_container(&spec.container, None).await.map_err(|e| Error::Api { operation: format!("start container {}", spec.container), source: e })?;
+        progress.event(&Event::ContainerCreated {
+            service: svc.name.clone(),
+            container: spec.container.clone(),
+            reason: "job run".to_owned(),
+        });
+        self.docker()
+            .start_container(&spec.container, None)
+            .await
+            .map_err(|e| Error::Api { operation: format!("start container {}", spec.container), source: e })?;
         progress.event(&Event::ContainerStarted { service: svc.name.clone(), container: spec.container.clone() });
         let logs = async {
             let options = LogsOptionsBuilder::default().follow(true).stdout(true).stderr(true).build();

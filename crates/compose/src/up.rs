@@ -108,7 +108,11 @@ impl Engine {
         let _lock = ProjectLock::acquire(stack.name, progress).await?;
         let existing = self.project_containers(stack.name).await?;
         self.handle_orphans(stack, &existing, options.remove_orphans, progress).await?;
-        let selected: Vec<&Service> = stack.services.iter().map(|s| stack.project.services.get(s).ok_or_else(|| Error::UnknownService(s.clone()))).collect::<Result<_>>()?;
+        let selected: Vec<&Service> = stack
+            .services
+            .iter()
+            .map(|s| stack.project.services.get(s).ok_or_else(|| Error::UnknownService(s.clone())))
+            .collect::<Result<_>>()?;
 
         // Images: builds first (bases before their dependents), then pulls of missing images.
         let mut image_ids: HashMap<String, String> = HashMap::new();
@@ -135,8 +139,16 @@ impl Engine {
                 None => Action::Create,
                 Some(c) if c.config_hash != spec.config_hash => Action::Recreate("its definition or image changed".to_owned()),
                 Some(c) if c.state == "running" => Action::UpToDate,
-                Some(c) if readiness(stack.project, svc) == Readiness::Completed && c.state == "exited" && c.status.starts_with("Exited (0)") => Action::UpToDate,
-                Some(c) if c.state == "exited" && readiness(stack.project, svc) == Readiness::Completed => Action::Recreate("its last run failed".to_owned()),
+                Some(c)
+                    if readiness(stack.project, svc) == Readiness::Completed
+                        && c.state == "exited"
+                        && c.status.starts_with("Exited (0)") =>
+                {
+                    Action::UpToDate
+                }
+                Some(c) if c.state == "exited" && readiness(stack.project, svc) == Readiness::Completed => {
+                    Action::Recreate("its last run failed".to_owned())
+                }
                 Some(_) => Action::Start,
             };
             plans.insert(svc.name.clone(), (spec, action, current));
@@ -238,17 +250,39 @@ impl Engine {
             let _ = tx.send(Phase::Started);
             let mut exit_code = None;
             if !already_ready {
-                let deadline = svc.labels.get(labels::WAIT_TIMEOUT).and_then(|t| t.parse().ok()).map(Duration::from_secs).unwrap_or(options.wait_timeout);
+                let deadline = svc
+                    .labels
+                    .get(labels::WAIT_TIMEOUT)
+                    .and_then(|t| t.parse().ok())
+                    .map(Duration::from_secs)
+                    .unwrap_or(options.wait_timeout);
                 progress.event(&Event::Waiting { service: svc.name.clone(), condition: condition_text(readiness).to_owned() });
-                let t = Target { service: &svc.name, container: &container, readiness, healthcheck: svc.healthcheck.as_ref(), deadline, redactor: stack.redactor };
+                let t = Target {
+                    service: &svc.name,
+                    container: &container,
+                    readiness,
+                    healthcheck: svc.healthcheck.as_ref(),
+                    deadline,
+                    redactor: stack.redactor,
+                };
                 let waited = Instant::now();
                 exit_code = self.wait_ready(&t).await?.exit_code;
-                progress.event(&Event::Ready { service: svc.name.clone(), condition: condition_text(readiness).to_owned(), elapsed: waited.elapsed() });
+                progress.event(&Event::Ready {
+                    service: svc.name.clone(),
+                    condition: condition_text(readiness).to_owned(),
+                    elapsed: waited.elapsed(),
+                });
             }
             if let Some(set) = svc.labels.get(labels::MONGO_REPLICA_SET) {
                 self.initiate_replica_set(svc, &container, set, options.wait_timeout, stack.redactor, progress).await?;
             }
-            Ok(ServiceReport { service: svc.name.clone(), container, action: action.clone(), ready_after_secs: started.elapsed().as_secs_f64(), exit_code })
+            Ok(ServiceReport {
+                service: svc.name.clone(),
+                container,
+                action: action.clone(),
+                ready_after_secs: started.elapsed().as_secs_f64(),
+                exit_code,
+            })
         }
         .await;
         let _ = tx.send(if result.is_ok() { Phase::Ready } else { Phase::Failed });
@@ -262,7 +296,10 @@ impl Engine {
             .await
             .map_err(|e| Error::Api { operation: format!("create container {}", spec.container), source: e })?;
         for (net, aliases) in &spec.extra_networks {
-            let request = NetworkConnectRequest { container: spec.container.clone(), endpoint_config: Some(EndpointSettings { aliases: Some(aliases.clone()), ..Default::default() }) };
+            let request = NetworkConnectRequest {
+                container: spec.container.clone(),
+                endpoint_config: Some(EndpointSettings { aliases: Some(aliases.clone()), ..Default::default() }),
+            };
             self.docker()
                 .connect_network(net, request)
                 .await
@@ -272,7 +309,10 @@ impl Engine {
     }
 
     async fn start(&self, service: &str, container: &str, progress: &dyn Progress) -> Result<()> {
-        self.docker().start_container(container, None).await.map_err(|e| Error::Api { operation: format!("start container {container}"), source: e })?;
+        self.docker()
+            .start_container(container, None)
+            .await
+            .map_err(|e| Error::Api { operation: format!("start container {container}"), source: e })?;
         progress.event(&Event::ContainerStarted { service: service.to_owned(), container: container.to_owned() });
         Ok(())
     }
@@ -310,7 +350,11 @@ impl Engine {
         keys.dedup();
         for key in keys {
             let def = stack.project.networks.get(&key).cloned().unwrap_or_default();
-            let name = if key == "default" && !stack.project.networks.contains_key("default") { format!("{}_default", stack.name) } else { def.engine_name(stack.name, &key) };
+            let name = if key == "default" && !stack.project.networks.contains_key("default") {
+                format!("{}_default", stack.name)
+            } else {
+                def.engine_name(stack.name, &key)
+            };
             // Engine 20.10 lets two networks share a name, after which lookups by name fail as
             // ambiguous: inspect first and create only when it is really absent.
             match self.docker().inspect_network(&name, None).await {
@@ -332,8 +376,16 @@ impl Engine {
             net_labels.insert(labels::NETWORK.to_owned(), key.clone());
             net_labels.insert(labels::VERSION.to_owned(), labels::version());
             net_labels.insert(labels::MANAGED_BY.to_owned(), labels::MANAGER.to_owned());
-            let request = NetworkCreateRequest { name: name.clone(), driver: def.driver.clone().or_else(|| Some("bridge".to_owned())), labels: Some(net_labels), ..Default::default() };
-            self.docker().create_network(request).await.map_err(|e| Error::Api { operation: format!("create network {name}"), source: e })?;
+            let request = NetworkCreateRequest {
+                name: name.clone(),
+                driver: def.driver.clone().or_else(|| Some("bridge".to_owned())),
+                labels: Some(net_labels),
+                ..Default::default()
+            };
+            self.docker()
+                .create_network(request)
+                .await
+                .map_err(|e| Error::Api { operation: format!("create network {name}"), source: e })?;
             progress.event(&Event::NetworkCreated { name });
         }
         Ok(())
@@ -365,7 +417,12 @@ impl Engine {
             vol_labels.insert(labels::VOLUME.to_owned(), key.to_owned());
             vol_labels.insert(labels::VERSION.to_owned(), labels::version());
             vol_labels.insert(labels::MANAGED_BY.to_owned(), labels::MANAGER.to_owned());
-            let request = VolumeCreateRequest { name: Some(name.clone()), driver: def.driver.clone(), labels: Some(vol_labels), ..Default::default() };
+            let request = VolumeCreateRequest {
+                name: Some(name.clone()),
+                driver: def.driver.clone(),
+                labels: Some(vol_labels),
+                ..Default::default()
+            };
             self.docker().create_volume(request).await.map_err(|e| Error::Api { operation: format!("create volume {name}"), source: e })?;
             progress.event(&Event::VolumeCreated { name });
         }
@@ -374,7 +431,15 @@ impl Engine {
 
     /// Initiates a MongoDB replica set through the container's own `mongosh`, once: a set that
     /// reports `ok` is left alone.
-    async fn initiate_replica_set(&self, svc: &Service, container: &str, set: &str, deadline: Duration, redactor: &Redactor, progress: &dyn Progress) -> Result<()> {
+    async fn initiate_replica_set(
+        &self,
+        svc: &Service,
+        container: &str,
+        set: &str,
+        deadline: Duration,
+        redactor: &Redactor,
+        progress: &dyn Progress,
+    ) -> Result<()> {
         let eval = |js: &str| vec!["mongosh".to_owned(), "--quiet".to_owned(), "--eval".to_owned(), js.to_owned()];
         let status = self.exec(container, eval("rs.status().ok")).await?;
         if status.0 == 0 && status.1.trim() == "1" {

@@ -49,7 +49,9 @@ impl Engine {
             let status = state.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
             let exit_code = state.exit_code.unwrap_or_default();
             if info.restart_count.unwrap_or(0) > restarts || status == ContainerStateStatusEnum::RESTARTING {
-                return Err(self.wait_error(t, format!("restarted while we waited for it (exit code {exit_code}): it is crash-looping"), last_probe).await);
+                return Err(self
+                    .wait_error(t, format!("restarted while we waited for it (exit code {exit_code}): it is crash-looping"), last_probe)
+                    .await);
             }
             if matches!(status, ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD) {
                 if t.readiness == Readiness::Completed {
@@ -58,7 +60,9 @@ impl Engine {
                     }
                     return Err(self.wait_error(t, format!("exited with code {exit_code}"), last_probe).await);
                 }
-                return Err(self.wait_error(t, format!("exited with code {exit_code} while we waited for it to be {}", word(t.readiness)), last_probe).await);
+                return Err(self
+                    .wait_error(t, format!("exited with code {exit_code} while we waited for it to be {}", word(t.readiness)), last_probe)
+                    .await);
             }
             if status == ContainerStateStatusEnum::RUNNING {
                 match t.readiness {
@@ -68,13 +72,19 @@ impl Engine {
                         // Docker's own verdict counts only when its latest result is from after
                         // this start: a stale "healthy" from before a restart proves nothing.
                         if let Some(health) = &state.health {
-                            let fresh = health.log.as_ref().and_then(|l| l.last()).filter(|r| r.start.as_deref().is_some_and(|s| after(s, &start_time)));
+                            let fresh = health
+                                .log
+                                .as_ref()
+                                .and_then(|l| l.last())
+                                .filter(|r| r.start.as_deref().is_some_and(|s| after(s, &start_time)));
                             if let Some(result) = fresh {
                                 last_probe = result.output.clone().map(|o| o.trim().to_owned());
                                 match health.status {
                                     Some(HealthStatusEnum::HEALTHY) => return Ok(Outcome { exit_code: None }),
                                     Some(HealthStatusEnum::UNHEALTHY) => {
-                                        return Err(self.wait_error(t, "is unhealthy: its healthcheck failed every retry".to_owned(), last_probe).await);
+                                        return Err(self
+                                            .wait_error(t, "is unhealthy: its healthcheck failed every retry".to_owned(), last_probe)
+                                            .await);
                                     }
                                     _ => {}
                                 }
@@ -82,15 +92,15 @@ impl Engine {
                         }
                         // Between Docker's checks, run the same probe ourselves, so readiness is
                         // seen when it happens, not at the next interval.
-                        if let Some(test) = t.healthcheck.map(|h| h.test.as_slice()).filter(|t| !t.is_empty()) {
-                            if last_exec.elapsed() >= PROBE_EVERY {
-                                last_exec = Instant::now();
-                                let timeout = t.healthcheck.and_then(|h| h.timeout).unwrap_or(Duration::from_secs(10));
-                                if let Some((code, output)) = self.probe(t.container, test, timeout).await? {
-                                    last_probe = Some(output);
-                                    if code == 0 {
-                                        return Ok(Outcome { exit_code: None });
-                                    }
+                        if let Some(test) = t.healthcheck.map(|h| h.test.as_slice()).filter(|t| !t.is_empty())
+                            && last_exec.elapsed() >= PROBE_EVERY
+                        {
+                            last_exec = Instant::now();
+                            let timeout = t.healthcheck.and_then(|h| h.timeout).unwrap_or(Duration::from_secs(10));
+                            if let Some((code, output)) = self.probe(t.container, test, timeout).await? {
+                                last_probe = Some(output);
+                                if code == 0 {
+                                    return Ok(Outcome { exit_code: None });
                                 }
                             }
                         }
@@ -106,7 +116,10 @@ impl Engine {
     }
 
     pub(crate) async fn inspect(&self, container: &str) -> Result<bollard::models::ContainerInspectResponse> {
-        self.docker().inspect_container(container, None).await.map_err(|e| Error::Api { operation: format!("inspect container {container}"), source: e })
+        self.docker()
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| Error::Api { operation: format!("inspect container {container}"), source: e })
     }
 
     /// Runs a healthcheck test (`CMD ...` or `CMD-SHELL ...`) in the container: exit code and
@@ -128,7 +141,8 @@ impl Engine {
     pub(crate) async fn exec(&self, container: &str, cmd: Vec<String>) -> Result<(i64, String)> {
         let op = |what: &str| format!("{what} in container {container}");
         let config = ExecConfig { cmd: Some(cmd), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() };
-        let exec = self.docker().create_exec(container, config).await.map_err(|e| Error::Api { operation: op("create exec"), source: e })?;
+        let exec =
+            self.docker().create_exec(container, config).await.map_err(|e| Error::Api { operation: op("create exec"), source: e })?;
         let mut output = String::new();
         if let bollard::exec::StartExecResults::Attached { output: mut stream, .. } =
             self.docker().start_exec(&exec.id, None).await.map_err(|e| Error::Api { operation: op("start exec"), source: e })?

@@ -242,10 +242,10 @@ fn decode_deployment(ctx: &mut Ctx<'_>, node: &Node, field: &str) -> Option<Depl
     let description = node.get("description").and_then(|n| ctx.string(n, &join(field, "description"))).unwrap_or_default();
     let environments = required(ctx, "environments").and_then(|n| ctx.strings(n, &join(field, "environments")));
     let target = required(ctx, "target").and_then(|n| decode_target(ctx, n, &join(field, "target")));
-    if let Some(s) = &short_name {
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            ctx.error(node.location, &join(field, "shortName"), format!("short name `{s}` may only use letters, digits, `_` and `-`"));
-        }
+    if let Some(s) = &short_name
+        && !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        ctx.error(node.location, &join(field, "shortName"), format!("short name `{s}` may only use letters, digits, `_` and `-`"));
     }
     Some(Deployment {
         name: name?,

@@ -320,15 +320,15 @@ fn parse_entry(cursor: &mut Cursor<'_>, marker: Option<Marker>) -> Result<Entry,
     let inherit = value.is_none();
     let Value { raw, quote, dollars, marker: inline_marker } =
         value.unwrap_or(Value { raw: String::new(), quote: Quote::None, dollars: Vec::new(), marker: bare_marker });
-    if quote != Quote::Single {
-        if let Err(error) = interpolate::variables(&raw) {
-            let dollar = dollars.iter().find(|d| d.offset == error.offset);
-            return Err(EnvFileError {
-                message: format!("in the value of {key}: {}", error.message),
-                line: dollar.map_or(line, |d| d.line),
-                column: dollar.map_or(key_column, |d| d.column),
-            });
-        }
+    if quote != Quote::Single
+        && let Err(error) = interpolate::variables(&raw)
+    {
+        let dollar = dollars.iter().find(|d| d.offset == error.offset);
+        return Err(EnvFileError {
+            message: format!("in the value of {key}: {}", error.message),
+            line: dollar.map_or(line, |d| d.line),
+            column: dollar.map_or(key_column, |d| d.column),
+        });
     }
     let conventional = secret_name(&key) || !secret::userinfo_passwords(&raw).is_empty();
     let secret = match inline_marker.or(marker) {

@@ -45,3 +45,29 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 fn context_suffix(context: Option<&str>) -> String {
     context.map(|name| format!(" for context `{name}`")).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(error: Error, expected: &str) {
+        assert_eq!(error.to_string(), expected);
+    }
+
+    #[test]
+    fn messages_name_the_step_and_not_the_source() {
+        check(Error::Kubeconfig { context: None, source: "no file".into() }, "cannot load the kubeconfig");
+        check(
+            Error::Kubeconfig { context: Some("kind".into()), source: "no file".into() },
+            "cannot load the kubeconfig for context `kind`",
+        );
+        check(
+            Error::BuildClient { server: "https://k:6443/".into(), source: "bad pem".into() },
+            "cannot build a Kubernetes client for https://k:6443/",
+        );
+        check(
+            Error::Connect { server: "https://k:6443/".into(), source: "refused".into() },
+            "cannot reach the Kubernetes API server at https://k:6443/",
+        );
+    }
+}

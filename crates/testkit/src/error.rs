@@ -4,7 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The base image could not be made.
-    #[error("making the base image {image} failed ({status})\n--- output ---\n{output}\n  help: the base image needs `mmdebstrap` (apt-get install mmdebstrap) and a reachable Debian mirror")]
+    #[error(
+        "making the base image {image} failed ({status})\n--- output ---\n{output}\n  help: the base image needs `mmdebstrap` (apt-get install mmdebstrap) and a reachable Debian mirror"
+    )]
     BaseImage { image: String, status: String, output: String },
     /// A recipe directory is missing.
     #[error("test image recipe {0} not found")]

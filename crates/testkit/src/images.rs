@@ -15,8 +15,11 @@ use crate::{Error, Result};
 /// The base image every recipe starts from.
 pub const BASE_IMAGE: &str = "srvthreds-test/debian:bookworm";
 
-/// Recipe directory, image tag, build args; in build order.
-const RECIPES: &[(&str, &str, &[(&str, &str)])] = &[
+/// Recipe directory, image tag, build args.
+type Recipe = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+/// The recipes, in build order.
+const RECIPES: &[Recipe] = &[
     ("node", "srvthreds-test/node:18", &[]),
     ("redis", "srvthreds-test/redis:7.0", &[]),
     ("rabbitmq", "srvthreds-test/rabbitmq:3.10-management", &[]),
@@ -45,7 +48,11 @@ pub async fn ensure(engine: &Engine, repo_root: &Utf8Path, progress: &dyn Progre
         if !out.status.success() {
             let text = String::from_utf8_lossy(&out.stderr);
             let tail: Vec<&str> = text.lines().rev().take(20).collect();
-            return Err(Error::BaseImage { image: BASE_IMAGE.to_owned(), status: out.status.to_string(), output: tail.into_iter().rev().collect::<Vec<_>>().join("\n") });
+            return Err(Error::BaseImage {
+                image: BASE_IMAGE.to_owned(),
+                status: out.status.to_string(),
+                output: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            });
         }
     }
     let mut project = Project::default();

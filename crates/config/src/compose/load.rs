@@ -415,15 +415,16 @@ fn decode_extra_hosts(ctx: &mut Ctx<'_>, v: &Node, f: &str) -> Vec<String> {
     }
     let items = ctx.strings(v, f).unwrap_or_default();
     for (i, item) in items.iter().enumerate() {
-        if !item.contains(':') && !item.contains('=') {
-            if let Some(node) = v.items().and_then(|n| n.get(i)) {
-                ctx.error_help(
-                    node.location,
-                    &index(f, i),
-                    format!("`{item}` is not `HOST:IP`"),
-                    Some("write it as `host.docker.internal:host-gateway`".to_owned()),
-                );
-            }
+        if !item.contains(':')
+            && !item.contains('=')
+            && let Some(node) = v.items().and_then(|n| n.get(i))
+        {
+            ctx.error_help(
+                node.location,
+                &index(f, i),
+                format!("`{item}` is not `HOST:IP`"),
+                Some("write it as `host.docker.internal:host-gateway`".to_owned()),
+            );
         }
     }
     items.into_iter().map(|s| s.replacen('=', ":", 1)).collect()

@@ -49,19 +49,19 @@ pub fn validate(project: &Project) -> Diagnostics {
             }
         }
         for mount in &svc.volumes {
-            if let (MountKind::Volume, Some(source)) = (mount.kind, &mount.source) {
-                if !project.volumes.contains_key(source) {
-                    let help = suggest::did_you_mean(source, project.volumes.keys().map(String::as_str));
-                    diags.push(
-                        Diagnostic::error(
-                            file,
-                            Some(svc.origin.location),
-                            &format!("{field}.volumes"),
-                            format!("named volume `{source}` is not declared under top-level `volumes`"),
-                        )
-                        .with_help_opt(help.or_else(|| Some(format!("declare it: `volumes: {{ {source}: {{}} }}`")))),
-                    );
-                }
+            if let (MountKind::Volume, Some(source)) = (mount.kind, &mount.source)
+                && !project.volumes.contains_key(source)
+            {
+                let help = suggest::did_you_mean(source, project.volumes.keys().map(String::as_str));
+                diags.push(
+                    Diagnostic::error(
+                        file,
+                        Some(svc.origin.location),
+                        &format!("{field}.volumes"),
+                        format!("named volume `{source}` is not declared under top-level `volumes`"),
+                    )
+                    .with_help_opt(help.or_else(|| Some(format!("declare it: `volumes: {{ {source}: {{}} }}`")))),
+                );
             }
         }
     }

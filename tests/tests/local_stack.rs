@@ -1,0 +1,231 @@
+//! The local Docker stack end to end on a real engine, through the real `cargo xtask` commands:
+//! health, idempotency, dependency order, job exit codes, teardown, data kept across stop/start,
+//! and the failure paths. Each test has its own compose project, network and host ports.
+//! The tests run one at a time: a whole stack per test is what two cores can take.
+
+use std::sync::{Mutex, MutexGuard};
+
+use stack_tests::{TestStack, describe, docker_lines, free_port, stderr, stdout};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e})\n{}", describe(out)))
+}
+
+fn actions(report: &serde_json::Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = report["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| (s["service"].as_str().unwrap_or_default().to_owned(), s["action"]["kind"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn db_start_is_healthy_idempotent_and_recreates_only_what_changed() {
+    let _g = serial();
+    let mut s = TestStack::new("db");
+    let first = json(&s.ok(&["db", "start", "--output", "json"]));
+    assert_eq!(
+        actions(&first),
+        [("mongo", "create"), ("rabbitmq", "create"), ("redis", "create")].map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    // Every store answers its own protocol inside its container, after this start.
+    assert_eq!(s.exec("redis", &["redis-cli", "ping"]), "PONG");
+    s.exec("rabbitmq", &["rabbitmq-diagnostics", "-q", "ping"]);
+    assert_eq!(s.exec("mongo", &["mongosh", "--quiet", "--eval", "rs.status().ok"]), "1", "the replica set was initiated");
+
+    let again = s.ok(&["db", "start", "--output", "json"]);
+    let report = json(&again);
+    assert_eq!(report["unchanged"], true, "{report}");
+    assert!(actions(&report).iter().all(|(_, a)| a == "up_to_date"), "{report}");
+    let human = s.ok(&["db", "start"]);
+    assert!(stdout(&human).contains("everything up to date"), "{}", describe(&human));
+
+    s.set("REDIS_PORT", &free_port().to_string());
+    let changed = json(&s.ok(&["db", "start", "--output", "json"]));
+    assert_eq!(
+        actions(&changed),
+        [("mongo", "up_to_date"), ("rabbitmq", "up_to_date"), ("redis", "recreate")].map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+
+    let status = json(&s.ok(&["db", "status", "--output", "json"]));
+    let rows = status.as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "{status}");
+    assert!(rows.iter().all(|r| r["state"] == "running"), "{status}");
+    // Docker Compose v1 sees the same containers through the same labels.
+    let ps = std::process::Command::new("docker-compose")
+        .args(["-p", &s.project, "ps", "-q"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("docker-compose runs");
+    assert_eq!(String::from_utf8_lossy(&ps.stdout).lines().count(), 3, "docker-compose -p {} ps\n{}", s.project, describe(&ps));
+}
+
+#[test]
+fn full_deploy_runs_in_dependency_order_and_job_exit_codes_propagate() {
+    let _g = serial();
+    let mut s = TestStack::new("full");
+    let out = s.ok(&["deploy", "test", "s_a_dbs_s", "--output", "json"]);
+    let report = json(&out);
+    let ready = |svc: &str| -> f64 {
+        report["services"]
+            .as_array()
+            .expect("services")
+            .iter()
+            .find(|r| r["service"] == svc)
+            .and_then(|r| r["readyAfterSecs"].as_f64())
+            .unwrap_or_else(|| panic!("{svc} missing: {report}"))
+    };
+    assert_eq!(report["services"].as_array().map(Vec::len), Some(7), "{report}");
+    assert!(ready("mongo") <= ready("srvthreds-bootstrap") && ready("redis") <= ready("srvthreds-bootstrap"));
+    assert!(ready("srvthreds-bootstrap") <= ready("srvthreds-engine"));
+    assert!(ready("srvthreds-engine") <= ready("srvthreds-session-agent"));
+    let events = stderr(&out);
+    let pos = |needle: &str| events.find(needle).unwrap_or_else(|| panic!("no `{needle}` in\n{events}"));
+    assert!(pos("srvthreds-bootstrap: completed") < pos("srvthreds-engine: started"), "{events}");
+    assert!(pos("srvthreds-engine: healthy") < pos("srvthreds-session-agent: started"), "{events}");
+
+    // The Session Agent answers on its published port.
+    let port: u16 = s.var("SESSION_AGENT_PORT").parse().expect("port");
+    let body = http_get(port, "/health");
+    assert!(body.starts_with("HTTP/1.1 200") && body.contains("\"status\":\"ok\""), "{body}");
+
+    let ok = s.xtask(&["bootstrap"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", describe(&ok));
+    assert!(stdout(&ok).contains("srvthreds-bootstrap | "), "job logs are streamed\n{}", describe(&ok));
+    s.set("BOOTSTRAP_EXIT_CODE", "3");
+    let failed = s.xtask(&["bootstrap"]);
+    assert_eq!(failed.status.code(), Some(3), "the job's exit code is ours\n{}", describe(&failed));
+
+    s.ok(&["deploy", "test", "d_a_dbs_s"]);
+    assert!(s.containers().is_empty(), "down left {:?}", s.containers());
+    let label = format!("label=com.docker.compose.project={}", s.project);
+    assert!(docker_lines(&["network", "ls", "-q", "--filter", &label]).is_empty(), "down left a network");
+}
+
+#[test]
+fn stop_and_start_keep_named_volume_data() {
+    let _g = serial();
+    let s = TestStack::new("data");
+    s.ok(&["db", "start"]);
+    assert_eq!(s.exec("redis", &["redis-cli", "SET", "kept", "yes"]), "OK");
+    s.exec("redis", &["redis-cli", "SAVE"]);
+    s.ok(&["db", "stop"]);
+    let states =
+        docker_lines(&["ps", "-a", "--filter", &format!("label=com.docker.compose.project={}", s.project), "--format", "{{.State}}"]);
+    assert!(states.len() == 3 && states.iter().all(|st| st == "exited"), "{states:?}");
+    s.ok(&["db", "start"]);
+    assert_eq!(s.exec("redis", &["redis-cli", "GET", "kept"]), "yes");
+}
+
+#[test]
+fn concurrent_starts_end_with_one_set_of_containers() {
+    let _g = serial();
+    let s = TestStack::new("race");
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| s.xtask(&["db", "start"]));
+        let b = scope.spawn(|| s.xtask(&["db", "start"]));
+        (a.join().expect("thread"), b.join().expect("thread"))
+    });
+    assert!(a.status.success(), "{}", describe(&a));
+    assert!(b.status.success(), "{}", describe(&b));
+    let mut names = s.containers();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn unreachable_engine_is_one_clear_error() {
+    let mut s = TestStack::new("noengine");
+    s.set("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let out = s.xtask(&["db", "start"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot reach the Docker Engine at unix:///nonexistent/docker.sock") && stderr(&out).contains("help:"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn missing_image_names_the_variable_and_creates_nothing() {
+    let _g = serial();
+    let mut s = TestStack::new("noimage");
+    s.set("MONGO_IMAGE", "srvthreds-test/not-there:0");
+    let out = s.xtask(&["db", "start"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("image srvthreds-test/not-there:0 (service mongo) is not present and cannot be pulled") && err.contains("MONGO_IMAGE"),
+        "{}",
+        describe(&out)
+    );
+    assert!(s.containers().is_empty(), "created {:?} anyway", s.containers());
+}
+
+#[test]
+fn taken_host_port_is_reported_before_anything_is_created() {
+    let _g = serial();
+    let s = TestStack::new("port");
+    let port: u16 = s.var("REDIS_PORT").parse().expect("port");
+    let _holder = std::net::TcpListener::bind(("0.0.0.0", port)).expect("hold the port");
+    let out = s.xtask(&["db", "start"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains(&format!("host port {port}/tcp for service redis is already in use by process")), "{}", describe(&out));
+    assert!(err.contains(&format!("pid {}", std::process::id())) || err.contains("could not be identified"), "{}", describe(&out));
+    assert!(s.containers().is_empty(), "created {:?} anyway", s.containers());
+}
+
+#[test]
+fn crash_loop_fails_fast_with_the_log_tail() {
+    let _g = serial();
+    let mut s = TestStack::new("crash");
+    s.set("ENGINE_FAIL_MODE", "crash");
+    let out = s.xtask(&["--wait-timeout", "120", "deploy", "test", "s_a_dbs_s"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("srvthreds-engine") && (err.contains("crash-looping") || err.contains("exited with code 1")),
+        "{}",
+        describe(&out)
+    );
+    assert!(err.contains("--- last log lines of"), "{}", describe(&out));
+    assert!(err.contains("srvthreds-session-agent was not started: dependency srvthreds-engine failed"), "{}", describe(&out));
+}
+
+#[test]
+fn healthcheck_that_never_passes_hits_the_deadline_with_probe_output_and_logs() {
+    let _g = serial();
+    let mut s = TestStack::new("unhealthy");
+    s.set("ENGINE_FAIL_MODE", "unhealthy");
+    let out = s.xtask(&["--wait-timeout", "20", "deploy", "test", "s_a_dbs_s"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("srvthreds-engine") && (err.contains("was not healthy within 20s") || err.contains("is unhealthy")),
+        "{}",
+        describe(&out)
+    );
+    assert!(err.contains("--- last log lines of"), "{}", describe(&out));
+    assert!(!err.contains(&s.var("REDIS_PASSWORD")) || s.var("REDIS_PASSWORD").is_empty(), "a password leaked");
+}
+
+/// A minimal HTTP GET on localhost, returning the raw response.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("write");
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    out
+}
