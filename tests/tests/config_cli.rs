@@ -208,3 +208,23 @@ fn commands_not_landed_say_so_and_fail() {
     let out = run_xtask(&["k8s", "apply", "--overlay", "minikube"]);
     assert_fails_with(&out, &["not implemented yet"]);
 }
+
+#[test]
+fn terraform_files_are_formatted_and_cross_reference_cleanly() {
+    let out = std::process::Command::new("terraform")
+        .args(["fmt", "-check", "-recursive", "infrastructure/terraform"])
+        .current_dir(repo_root())
+        .output()
+        .expect("terraform is installed on these machines (.ci/run checks for it)");
+    assert!(out.status.success(), "terraform fmt -check found unformatted files\n{}", describe(&out));
+    let out = run_xtask(&["cloud", "lint"]);
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+#[test]
+fn cloud_lint_names_the_file_and_the_undeclared_variable() {
+    let tree = Tree::new();
+    tree.edit("terraform/environments/prod/main.tf", |t| t.replacen("  cluster_name       =", "  cluster_nme       =", 1));
+    let out = tree.xtask(&["cloud", "lint"]);
+    assert_fails_with(&out, &["environments/prod/main.tf:78", "cluster_nme", "cluster_name"]);
+}

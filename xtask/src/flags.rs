@@ -74,6 +74,11 @@ pub enum Command {
     Status,
     /// Build (or find cached) the local test images and print NAME=VALUE lines for `eval`
     TestImages,
+    /// Benchmarks that print figures
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
     /// Logs of the local stack's containers
     Logs(Logs),
     /// Run the health checks of an environment
@@ -227,4 +232,14 @@ pub enum Cloud {
 pub enum Config {
     /// Validate everything under the infrastructure tree (exit 0 when clean)
     Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// `db start` against Docker Compose v1 on the same files and images: cold and re-run
+    Compose {
+        /// Runs of each tool and mode (median reported)
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }

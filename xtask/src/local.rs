@@ -300,3 +300,39 @@ pub fn test_images(cx: &Context) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `bench compose`: ours against Docker Compose v1, as a table (or JSON).
+pub fn bench_compose(cx: &Context, runs: usize) -> anyhow::Result<ExitCode> {
+    let progress = Lines { verbose: cx.verbose, quiet: true };
+    let repo_root = cx.infra.parent().map(camino::Utf8Path::to_owned).unwrap_or_else(|| ".".into());
+    let images =
+        runtime()?.block_on(async { anyhow::Ok(stack_testkit::images::ensure(&connect().await?, &repo_root, &progress).await?) })?;
+    let options = stack_testkit::bench::BenchOptions {
+        xtask: std::env::current_exe()?,
+        infra: cx.infra.clone().into_std_path_buf(),
+        runs: runs.max(1),
+        image_vars: images.vars,
+        deadline: Duration::from_secs(cx.wait_timeout),
+    };
+    note(&format!("benchmark: {runs} interleaved runs of each; every cold run starts from no containers (images present)"));
+    let report = stack_testkit::bench::compare_with_compose(&options).map_err(anyhow::Error::msg)?;
+    if cx.out.is_json() {
+        cx.out.json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = vec![["tool", "mode", "median s", "min s", "max s", "runs"].map(str::to_owned).to_vec()];
+    for s in &report.series {
+        let runs: Vec<String> = s.runs.iter().map(|r| format!("{r:.2}")).collect();
+        rows.push(vec![
+            s.tool.clone(),
+            s.mode.clone(),
+            format!("{:.2}", s.median),
+            format!("{:.2}", s.min),
+            format!("{:.2}", s.max),
+            runs.join(" "),
+        ]);
+    }
+    cx.out.text(&crate::output::table(&rows))?;
+    cx.out.text(&format!("ratio ours/compose (medians): cold {:.2}, re-run {:.2}", report.cold_ratio, report.rerun_ratio))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -74,9 +74,11 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Command::Status => local::status(&cx, None),
         Command::Logs(l) => local::logs(&cx, None, &l.services, l.follow, &l.tail),
         Command::TestImages => local::test_images(&cx),
+        Command::Bench { what: flags::Bench::Compose { runs } } => local::bench_compose(&cx, runs),
         Command::Health(_) => pending::not_yet("health", pending::HEALTH),
         Command::Minikube { action } => pending::minikube(action),
         Command::K8s { action } => pending::k8s(action),
+        Command::Cloud { action: flags::Cloud::Lint } => config::lint_terraform(&cx),
         Command::Cloud { action } => pending::cloud(action),
     }
 }

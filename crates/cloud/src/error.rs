@@ -41,6 +41,28 @@ pub enum Error {
         /// The cluster name.
         cluster: String,
     },
+    /// The folder given to the Terraform lint has no `environments` folder.
+    #[error("no Terraform environments folder at `{}`\n  help: pass the folder that holds `environments/` and `modules/`, e.g. `infrastructure/terraform`", path.display())]
+    NoTerraformEnvironments {
+        /// The `environments` folder that was looked for.
+        path: std::path::PathBuf,
+    },
+    /// Listing a folder of the Terraform tree failed.
+    #[error("cannot read Terraform folder `{}`", path.display())]
+    ReadTerraformDir {
+        /// The folder.
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading a Terraform file failed.
+    #[error("cannot read Terraform file `{}`", path.display())]
+    ReadTerraformFile {
+        /// The file.
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Result alias of this crate.

@@ -13,5 +13,6 @@
 #[cfg(feature = "aws")]
 pub mod eks;
 mod error;
+pub mod lint;
 
 pub use error::{BoxError, Error, Result};

@@ -4,6 +4,7 @@
 //! need on a machine with no registry: a Debian base made with `mmdebstrap`, Node.js, Redis and
 //! RabbitMQ from Debian's packages, and a MongoDB wire-protocol stand-in.
 
+pub mod bench;
 mod error;
 pub mod images;
 
