@@ -62,8 +62,20 @@ fn db_start_is_healthy_idempotent_and_recreates_only_what_changed() {
     assert!(rows.iter().all(|r| r["state"] == "running"), "{status}");
     // Docker Compose v1 sees the same containers through the same labels.
     let ps = std::process::Command::new("docker-compose")
-        .args(["-p", &s.project, "ps", "-q"])
-        .current_dir(std::env::temp_dir())
+        .args([
+            "--env-file",
+            "../../env/test.env.example",
+            "-f",
+            "docker-compose-db.yml",
+            "-f",
+            "docker-compose-services.yml",
+            "-p",
+            &s.project,
+            "ps",
+            "-q",
+        ])
+        .current_dir(stack_tests::repo_root().join("infrastructure/local/compose"))
+        .envs(s.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .expect("docker-compose runs");
     assert_eq!(String::from_utf8_lossy(&ps.stdout).lines().count(), 3, "docker-compose -p {} ps\n{}", s.project, describe(&ps));

@@ -79,7 +79,11 @@ impl Engine {
         } else {
             return Err(Error::Connection(format!("unsupported DOCKER_HOST `{host}`: use unix:///path/to/docker.sock or tcp://host:port")));
         }
-        .map_err(|e| Error::Connection(e.to_string()))?;
+        .map_err(|e| match e {
+            // A socket path with nothing behind it is an engine that is not running.
+            bollard::errors::Error::SocketNotFoundError(_) => Error::EngineUnreachable { endpoint: host.clone(), reason: e.to_string() },
+            e => Error::Connection(e.to_string()),
+        })?;
         let docker =
             docker.negotiate_version().await.map_err(|e| Error::EngineUnreachable { endpoint: host.clone(), reason: e.to_string() })?;
         Ok(Engine { docker, endpoint: host })

@@ -23,7 +23,7 @@ const RECIPES: &[Recipe] = &[
     ("node", "srvthreds-test/node:18", &[]),
     ("redis", "srvthreds-test/redis:7.0", &[]),
     ("rabbitmq", "srvthreds-test/rabbitmq:3.10-management", &[]),
-    ("mongo-standin", "srvthreds-test/mongo-standin:7.0", &[("NODE_IMAGE", "srvthreds-test/node:18")]),
+    ("mongo-standin", "srvthreds-test/mongo-standin:7.0", &[]),
 ];
 
 /// The variables that point the compose files at the test images, in `NAME=VALUE` order.
