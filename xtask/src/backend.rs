@@ -13,7 +13,6 @@ const REEXEC_GUARD: &str = "SRVTHREDS_XTASK_REEXEC";
 
 /// `None` when this binary has the backends; otherwise runs the same arguments through a
 /// `--features full` build and returns its exit code.
-#[allow(dead_code)] // Used by the cluster and cloud commands as they land.
 pub fn ensure_full(what: &str) -> anyhow::Result<Option<ExitCode>> {
     if cfg!(feature = "full") {
         return Ok(None);

@@ -1,6 +1,7 @@
 //! `cargo xtask`: parses flags and dispatches to one module per command group.
 
 mod backend;
+mod cloud;
 mod config;
 mod deploy;
 mod flags;
@@ -79,6 +80,7 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Command::Minikube { action } => pending::minikube(action),
         Command::K8s { action } => pending::k8s(action),
         Command::Cloud { action: flags::Cloud::Lint } => config::lint_terraform(&cx),
+        Command::Cloud { action: flags::Cloud::Status } => cloud::status(&cx),
         Command::Cloud { action } => pending::cloud(action),
     }
 }

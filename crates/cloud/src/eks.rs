@@ -60,6 +60,41 @@ pub async fn describe_cluster(client: &aws_sdk_eks::Client, name: &str) -> Resul
     Ok(status)
 }
 
+/// A managed node group's state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodegroupStatus {
+    pub name: String,
+    pub status: String,
+    pub instance_types: Vec<String>,
+    pub desired_size: Option<i32>,
+}
+
+/// The node groups of cluster `name`, each described.
+pub async fn nodegroups(client: &aws_sdk_eks::Client, name: &str) -> Result<Vec<NodegroupStatus>> {
+    let list = client
+        .list_nodegroups()
+        .cluster_name(name)
+        .send()
+        .await
+        .map_err(|source| Error::ListNodegroups { cluster: name.to_owned(), source: Box::new(source) })?;
+    let mut out = Vec::new();
+    for group in list.nodegroups() {
+        let described =
+            client.describe_nodegroup().cluster_name(name).nodegroup_name(group).send().await.map_err(|source| {
+                Error::DescribeNodegroup { cluster: name.to_owned(), nodegroup: group.clone(), source: Box::new(source) }
+            })?;
+        let ng = described.nodegroup();
+        out.push(NodegroupStatus {
+            name: group.clone(),
+            status: ng.and_then(|n| n.status()).map_or("UNKNOWN", |s| s.as_str()).to_owned(),
+            instance_types: ng.map(|n| n.instance_types().to_vec()).unwrap_or_default(),
+            desired_size: ng.and_then(|n| n.scaling_config()).and_then(|c| c.desired_size()),
+        });
+    }
+    Ok(out)
+}
+
 /// The shared configuration loader: region and the one HTTP client of the workspace's TLS stack.
 fn loader(options: &EksOptions) -> aws_config::ConfigLoader {
     // Without aws-config's `default-https-client` feature there is no HTTP client unless one is

@@ -29,6 +29,21 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// ListNodegroups failed.
+    #[error("cannot list the node groups of EKS cluster `{cluster}`")]
+    ListNodegroups {
+        cluster: String,
+        #[source]
+        source: BoxError,
+    },
+    /// DescribeNodegroup failed.
+    #[error("cannot describe node group `{nodegroup}` of EKS cluster `{cluster}`")]
+    DescribeNodegroup {
+        cluster: String,
+        nodegroup: String,
+        #[source]
+        source: BoxError,
+    },
     /// DescribeCluster answered that the cluster does not exist.
     #[error("EKS cluster `{cluster}` does not exist\n  help: check the name and region, or create it with `cargo xtask cloud apply`")]
     ClusterNotFound {

@@ -361,3 +361,54 @@ fn condition_word(c: Condition) -> &'static str {
         Condition::ServiceCompletedSuccessfully => "completed successfully",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+    use stack_config::compose::Build;
+
+    /// `n` buildable services; service `i`'s build args name the images of `bases[i]` (only
+    /// lower indices, so the graph has no cycle).
+    fn project(n: usize, bases: &[Vec<usize>]) -> Project {
+        let mut p = Project::default();
+        for i in 0..n {
+            let args =
+                bases.get(i).into_iter().flatten().filter(|b| **b < i).map(|b| (format!("BASE{b}"), Some(format!("img{b}:dev")))).collect();
+            let svc = Service {
+                name: format!("s{i}"),
+                image: Some(format!("img{i}:dev")),
+                build: Some(Build { context: ".".into(), dockerfile: None, target: None, args }),
+                profiles: if i == 0 { vec!["build".to_owned()] } else { Vec::new() },
+                ..Service::default()
+            };
+            p.services.insert(svc.name.clone(), svc);
+        }
+        p
+    }
+
+    #[test]
+    fn the_builder_comes_first_even_behind_a_profile() {
+        let p = project(3, &[vec![], vec![0], vec![0]]);
+        let selected: Vec<&Service> = ["s1", "s2"].iter().map(|s| &p.services[*s]).collect();
+        let order: Vec<&str> = build_order(&p, "proj", &selected).iter().map(|(s, _)| s.name.as_str()).collect();
+        assert_eq!(order, ["s0", "s1", "s2"]);
+    }
+
+    proptest! {
+        #[test]
+        fn every_base_is_built_before_its_users(n in 1usize..10, bases in proptest::collection::vec(proptest::collection::vec(0usize..10, 0..3), 0..10)) {
+            let p = project(n, &bases);
+            let selected: Vec<&Service> = p.services.values().collect();
+            let order = build_order(&p, "proj", &selected);
+            prop_assert_eq!(order.len(), n);
+            let pos = |image: &str| order.iter().position(|(s, _)| image_name("proj", s) == image).unwrap();
+            for (i, (svc, after)) in order.iter().enumerate() {
+                for base in after {
+                    prop_assert!(pos(base) < i, "{} is built before its base {}", svc.name, base);
+                }
+            }
+        }
+    }
+}

@@ -202,3 +202,79 @@ mod tests {
         assert_eq!(levels, vec![vec!["cache", "db"], vec!["api"], vec!["web"]]);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A project of `n` services where service `i` may depend only on services `< i` (a DAG),
+    /// plus optionally one back edge that closes a cycle.
+    fn project(n: usize, edges: &[(usize, usize)], back_edge: Option<(usize, usize)>) -> Project {
+        let mut p = Project::default();
+        for i in 0..n {
+            let mut svc = Service { name: format!("s{i}"), image: Some("x".to_owned()), ..Service::default() };
+            for &(from, to) in edges {
+                if from == i && to < from {
+                    svc.depends_on.insert(
+                        format!("s{to}"),
+                        Dependency { condition: Condition::ServiceStarted, required: true, location: Default::default() },
+                    );
+                }
+            }
+            if let Some((from, to)) = back_edge {
+                if from == i {
+                    svc.depends_on.insert(
+                        format!("s{to}"),
+                        Dependency { condition: Condition::ServiceHealthy, required: true, location: Default::default() },
+                    );
+                }
+            }
+            p.services.insert(svc.name.clone(), svc);
+        }
+        p
+    }
+
+    proptest! {
+        #[test]
+        fn levels_put_every_dependency_first(n in 1usize..12, edges in proptest::collection::vec((0usize..12, 0usize..12), 0..40)) {
+            let p = project(n, &edges, None);
+            let names: Vec<&str> = p.services.keys().map(String::as_str).collect();
+            let levels = dependency_levels(&p, &names).unwrap();
+            let level_of = |s: &str| levels.iter().position(|l| l.iter().any(|x| x == s)).unwrap();
+            prop_assert_eq!(levels.iter().map(Vec::len).sum::<usize>(), n);
+            for svc in p.services.values() {
+                for dep in svc.depends_on.keys() {
+                    prop_assert!(level_of(dep) < level_of(&svc.name));
+                }
+            }
+            // Each service sits as early as its dependencies allow: level 0, or right after its
+            // deepest dependency.
+            for svc in p.services.values() {
+                let expected = svc.depends_on.keys().map(|d| level_of(d) + 1).max().unwrap_or(0);
+                prop_assert_eq!(level_of(&svc.name), expected);
+            }
+            prop_assert!(!validate(&p).has_errors());
+        }
+
+        #[test]
+        fn a_back_edge_is_a_reported_cycle(n in 2usize..10, from_seed in 0usize..100, to_seed in 0usize..100) {
+            // A chain s0 <- s1 <- ... <- s(n-1), then s_a depends on s_b with b > a.
+            let chain: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
+            let a = from_seed % (n - 1);
+            let b = a + 1 + to_seed % (n - 1 - a);
+            let p = project(n, &chain, Some((a, b)));
+            let names: Vec<&str> = p.services.keys().map(String::as_str).collect();
+            let cycle = dependency_levels(&p, &names).unwrap_err();
+            prop_assert!(cycle.len() >= 2);
+            // Consecutive members of the reported cycle really depend on each other.
+            for w in 0..cycle.len() {
+                let next = &cycle[(w + 1) % cycle.len()];
+                prop_assert!(p.services[&cycle[w]].depends_on.contains_key(next), "{:?}", cycle);
+            }
+            let diags = validate(&p);
+            prop_assert!(diags.errors().any(|d| d.message.starts_with("dependency cycle:")));
+        }
+    }
+}
