@@ -223,13 +223,13 @@ mod proptests {
                     );
                 }
             }
-            if let Some((from, to)) = back_edge {
-                if from == i {
-                    svc.depends_on.insert(
-                        format!("s{to}"),
-                        Dependency { condition: Condition::ServiceHealthy, required: true, location: Default::default() },
-                    );
-                }
+            if let Some((from, to)) = back_edge
+                && from == i
+            {
+                svc.depends_on.insert(
+                    format!("s{to}"),
+                    Dependency { condition: Condition::ServiceHealthy, required: true, location: Default::default() },
+                );
             }
             p.services.insert(svc.name.clone(), svc);
         }
