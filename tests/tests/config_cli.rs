@@ -228,3 +228,31 @@ fn cloud_lint_names_the_file_and_the_undeclared_variable() {
     let out = tree.xtask(&["cloud", "lint"]);
     assert_fails_with(&out, &["environments/prod/main.tf:78", "cluster_nme", "cluster_name"]);
 }
+
+#[test]
+fn deploy_without_arguments_on_a_terminal_asks_for_environment_then_deployment() {
+    // `script` gives the command a pseudo-terminal, so the Phase 1 menu appears; the answers
+    // pick `local` (second environment in name order) and the first deployment.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let inner = format!("{cargo} run --quiet --package xtask -- --dry-run deploy");
+    let mut child = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &inner, "/dev/null"])
+        .current_dir(repo_root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        // Answers are read by the menu one line at a time; an out-of-range one is asked again.
+        stdin.write_all(b"9\n2\n1\n").expect("answers");
+    }
+    let out = child.wait_with_output().expect("wait");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(text.contains("Environment:") && text.contains("Deployment:"), "{text}");
+    assert!(text.contains("`9` is not a number between 1 and 5"), "{text}");
+    assert!(text.contains("plan: up `s_a_dbs_s` in environment `local`"), "{text}");
+}

@@ -241,3 +241,38 @@ fn http_get(port: u16, path: &str) -> String {
     let _ = stream.read_to_string(&mut out);
     out
 }
+
+#[test]
+fn ctrl_c_during_a_start_leaves_a_state_the_next_run_converges_from() {
+    let _g = serial();
+    let s = TestStack::new("sigint");
+    // The xtask binary itself (not `cargo run`, which would take the signal): built by cargo
+    // for this workspace next to the test binaries.
+    stack_tests::run_xtask(&["--version"]);
+    let exe = std::env::current_exe().expect("test binary");
+    let xtask = exe.parent().and_then(|p| p.parent()).expect("target dir").join("xtask");
+    let mut child = std::process::Command::new(&xtask)
+        .args(["--env", "test", "db", "start"])
+        .current_dir(stack_tests::repo_root())
+        .envs(s.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start xtask");
+    let begun = std::time::Instant::now();
+    while s.containers().is_empty() {
+        assert!(begun.elapsed() < std::time::Duration::from_secs(60), "no container was created within 60s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait");
+    // Either the signal came in time and the run says it was interrupted, or the start had
+    // already finished; both leave containers behind for the next run to converge from.
+    if !out.status.success() {
+        assert!(stderr(&out).contains("interrupted"), "{}", describe(&out));
+    }
+    let report = json(&s.ok(&["db", "start", "--output", "json"]));
+    assert_eq!(report["services"].as_array().map(Vec::len), Some(3), "{report}");
+    assert_eq!(s.exec("redis", &["redis-cli", "ping"]), "PONG");
+}

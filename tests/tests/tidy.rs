@@ -22,8 +22,13 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
 /// Crates the pure config model must never depend on, directly or not.
 const NOT_IN_CONFIG: &[&str] = &["tokio", "bollard", "kube", "kube-client", "k8s-openapi", "aws-config", "aws-sdk-eks", "hyper", "reqwest"];
 
-/// Crates xtask may not use directly: it goes through the library crates.
-const NOT_IN_XTASK: &[&str] = &["bollard", "kube", "k8s-openapi", "aws-config", "aws-sdk-eks", "aws-sdk-sts"];
+/// Crates xtask may not depend on directly: it goes through the library crates. (k8s-openapi is
+/// a dependency of xtask only to select the Kubernetes API version, which only a final binary
+/// may do; `xtask_source_uses_no_backend_crate` checks that xtask never uses it.)
+const NOT_IN_XTASK: &[&str] = &["bollard", "kube", "aws-config", "aws-sdk-eks", "aws-sdk-sts"];
+
+/// Paths xtask's source must not name.
+const NOT_IN_XTASK_SOURCE: &[&str] = &["bollard", "kube", "k8s_openapi", "aws_sdk_eks", "aws_sdk_sts", "aws_config"];
 
 fn metadata() -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -88,6 +93,27 @@ fn config_crate_stays_pure() {
         }
     }
     assert!(seen.len() > 1, "stack-config has no dependencies at all, which is unexpected");
+}
+
+#[test]
+fn xtask_source_uses_no_backend_crate() {
+    let mut offenders = Vec::new();
+    let mut count = 0;
+    visit(repo_root().join("xtask/src").as_std_path(), &mut |path| {
+        count += 1;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        // A crate path starts a `use` or an expression: `name::` after a non-identifier char.
+        let named = |name: &str| {
+            text.match_indices(&format!("{name}::")).any(|(i, _)| i == 0 || !text[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+        };
+        for name in NOT_IN_XTASK_SOURCE {
+            if named(name) {
+                offenders.push(format!("{} names `{name}`", path.display()));
+            }
+        }
+    });
+    assert!(count > 3, "found only {count} xtask files");
+    assert!(offenders.is_empty(), "xtask must go through the library crates:\n{}", offenders.join("\n"));
 }
 
 #[test]

@@ -39,6 +39,10 @@ fn main() -> ExitCode {
             // Config errors are already rendered as `error: file:line:col: ...` lines.
             let text = format!("{e:#}");
             note(&if text.starts_with("error:") { text } else { format!("error: {text}") });
+            // 130 = 128 + SIGINT, as shells report an interrupted command.
+            if matches!(e.downcast_ref::<stack_compose::Error>(), Some(stack_compose::Error::Interrupted { .. })) {
+                return ExitCode::from(130);
+            }
             ExitCode::FAILURE
         }
     }
