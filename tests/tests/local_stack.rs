@@ -251,7 +251,7 @@ fn ctrl_c_during_a_start_leaves_a_state_the_next_run_converges_from() {
     stack_tests::run_xtask(&["--version"]);
     let exe = std::env::current_exe().expect("test binary");
     let xtask = exe.parent().and_then(|p| p.parent()).expect("target dir").join("xtask");
-    let mut child = std::process::Command::new(&xtask)
+    let child = std::process::Command::new(&xtask)
         .args(["--env", "test", "db", "start"])
         .current_dir(stack_tests::repo_root())
         .envs(s.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))

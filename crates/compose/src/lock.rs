@@ -14,11 +14,16 @@ pub struct ProjectLock {
 }
 
 impl ProjectLock {
-    /// Takes the lock of `project`, waiting for another holder with a progress event.
-    pub async fn acquire(project: &str, progress: &dyn Progress) -> Result<ProjectLock> {
+    /// The lock file of `project` (in `$XDG_RUNTIME_DIR`, else the temp directory).
+    pub fn path(project: &str) -> std::path::PathBuf {
         let dir = std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
         let safe: String = project.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-        let path = dir.join(format!("stack-compose-{safe}.lock"));
+        dir.join(format!("stack-compose-{safe}.lock"))
+    }
+
+    /// Takes the lock of `project`, waiting for another holder with a progress event.
+    pub async fn acquire(project: &str, progress: &dyn Progress) -> Result<ProjectLock> {
+        let path = ProjectLock::path(project);
         let err = |reason: String| Error::Lock { project: project.to_owned(), path: path.display().to_string(), reason };
         let mut file =
             OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(|e| err(e.to_string()))?;

@@ -58,7 +58,8 @@ pub async fn run_all_with(checks: &[Check], policy: &RetryPolicy, prober: &dyn P
 pub async fn run_with(check: &Check, policy: &RetryPolicy, prober: &dyn Prober) -> CheckReport {
     let redactor = check.target.redactor();
     let started = Instant::now();
-    let deadline = started + policy.deadline;
+    // A deadline too far to represent means "no deadline" in practice: a year.
+    let deadline = started.checked_add(policy.deadline).unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 60 * 60));
     let mut schedule = Schedule::new(policy);
     let mut attempts = 0;
     let mut latency_ms;

@@ -197,6 +197,13 @@ fn odd_settings_are_clamped_not_panicking() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_unrepresentable_deadline_does_not_panic() {
+    let policy = RetryPolicy { deadline: Duration::MAX, attempt_timeout: Duration::MAX, ..policy() };
+    let report = run_with(&redis(), &policy, &Fake::new(Behaviour::PassAfter(2))).await;
+    assert_eq!((report.status, report.attempts), (Status::Pass, 3));
+}
+
+#[tokio::test(start_paused = true)]
 async fn run_all_takes_the_slowest_checks_time_not_the_sum() {
     struct Slow(AtomicU32);
     impl Prober for Slow {

@@ -120,12 +120,9 @@ impl fmt::Debug for Target {
                 f.debug_struct("Mongo").field("uri", &redact_uri(uri)).field("require_primary", require_primary).finish()
             }
             Target::Amqp { url } => f.debug_struct("Amqp").field("url", &redact_uri(url)).finish(),
-            Target::RabbitManagement { url, user, .. } => f
-                .debug_struct("RabbitManagement")
-                .field("url", &redact_uri(url))
-                .field("user", user)
-                .field("password", &"******")
-                .finish(),
+            Target::RabbitManagement { url, user, .. } => {
+                f.debug_struct("RabbitManagement").field("url", &redact_uri(url)).field("user", user).field("password", &"******").finish()
+            }
         }
     }
 }
@@ -168,7 +165,8 @@ pub(crate) fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
-        let hex = bytes.get(i + 1..i + 3).and_then(|pair| std::str::from_utf8(pair).ok()).and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        let hex =
+            bytes.get(i + 1..i + 3).and_then(|pair| std::str::from_utf8(pair).ok()).and_then(|pair| u8::from_str_radix(pair, 16).ok());
         match (byte, hex) {
             (b'%', Some(decoded)) => {
                 out.push(decoded);

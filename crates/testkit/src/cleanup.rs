@@ -77,9 +77,7 @@ fn remove_with_cli(project: &str) {
 }
 
 /// Removes the compose driver's lock file of `project` (it names the lock after the project, so
-/// every test stack leaves one behind otherwise). Mirrors `stack_compose::ProjectLock`'s path.
+/// every test stack leaves one behind otherwise).
 pub(crate) fn remove_lock_file(project: &str) {
-    let dir = std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let safe: String = project.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    let _ = std::fs::remove_file(dir.join(format!("stack-compose-{safe}.lock")));
+    let _ = std::fs::remove_file(stack_compose::ProjectLock::path(project));
 }

@@ -41,6 +41,7 @@ mod endpoint;
 mod error;
 mod harness;
 pub mod images;
+mod isolate;
 pub mod owner;
 
 pub use endpoint::{Endpoint, Scheme};

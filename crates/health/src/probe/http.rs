@@ -23,7 +23,11 @@ const EXCERPT_CHARS: usize = 200;
 pub(super) async fn check(url: &str, expect_status: u16, body_contains: Option<&str>, step: &mut String) -> Result<String, Failure> {
     let answer = get(url, None, step).await?;
     if answer.status.as_u16() != expect_status {
-        return Err(Failure::Failed(format!("status {}, expected {expect_status}; body: {}", answer.status, excerpt(&answer.body, EXCERPT_CHARS))));
+        return Err(Failure::Failed(format!(
+            "status {}, expected {expect_status}; body: {}",
+            answer.status,
+            excerpt(&answer.body, EXCERPT_CHARS)
+        )));
     }
     if let Some(needle) = body_contains
         && !answer.body.contains(needle)
@@ -101,6 +105,8 @@ async fn get(url: &str, credentials: Option<(String, String)>, step: &mut String
     let status = response.status();
     *step = format!("read body of GET {path}");
     let body = read_body(response.into_body()).await?;
+    // What follows judges the answer to the GET as a whole.
+    *step = format!("GET {path}");
     Ok(Answer { status, body })
 }
 
@@ -108,7 +114,8 @@ async fn send<C>(connector: C, request: Request<Empty<Bytes>>) -> Result<Respons
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    let client = Client::builder(TokioExecutor::new()).build(connector);
+    // One request per client: no connection is kept in a pool after the probe.
+    let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build(connector);
     client.request(request).await.map_err(|e| Failure::Failed(chain(&e)))
 }
 

@@ -6,14 +6,14 @@ use mongodb::bson::{Document, doc};
 use mongodb::error::ErrorKind;
 use mongodb::options::ClientOptions;
 
-use super::{Failure, chain};
+use super::Failure;
 
 pub(super) async fn check(uri: &str, require_primary: bool, attempt_timeout: Duration, step: &mut String) -> Result<String, Failure> {
     *step = "parse uri".to_owned();
     let mut options = ClientOptions::parse(uri).await.map_err(|e| match *e.kind {
-        ErrorKind::InvalidArgument { .. } => Failure::Invalid(chain(&e)),
+        ErrorKind::InvalidArgument { .. } => Failure::Invalid(message(&e)),
         // `mongodb+srv://` resolves DNS records while parsing; that can fail and then work.
-        _ => Failure::Failed(chain(&e)),
+        _ => Failure::Failed(message(&e)),
     })?;
     // The driver's own timeouts end before the attempt's, so its error (which says what it saw
     // of each server) is reported rather than a bare timeout.
@@ -27,18 +27,33 @@ pub(super) async fn check(uri: &str, require_primary: bool, attempt_timeout: Dur
     if options.hosts.len() == 1 && options.repl_set_name.is_none() && options.direct_connection.is_none() && !srv {
         options.direct_connection = Some(true);
     }
-    let client = mongodb::Client::with_options(options).map_err(|e| Failure::Invalid(chain(&e)))?;
+    let client = mongodb::Client::with_options(options).map_err(|e| Failure::Invalid(message(&e)))?;
     let admin = client.database("admin");
 
     *step = "ping".to_owned();
-    admin.run_command(doc! { "ping": 1 }).await.map_err(|e| Failure::Failed(chain(&e)))?;
+    admin.run_command(doc! { "ping": 1 }).await.map_err(|e| failed(&e, step))?;
     if !require_primary {
         return Ok("ping ok".to_owned());
     }
     *step = "hello".to_owned();
-    let hello = admin.run_command(doc! { "hello": 1 }).await.map_err(|e| Failure::Failed(chain(&e)))?;
+    let hello = admin.run_command(doc! { "hello": 1 }).await.map_err(|e| failed(&e, step))?;
     *step = "replica set check".to_owned();
     primary_of(&hello).map_err(Failure::Failed)
+}
+
+/// The driver's `Display` wraps the kind in `Kind: ..., labels: {}, source: None, ...`; the kind
+/// alone says what happened.
+fn message(error: &mongodb::error::Error) -> String {
+    error.kind.to_string()
+}
+
+/// A failed command; authentication happens when the first connection is made, so a failure
+/// there is named as its own step.
+fn failed(error: &mongodb::error::Error, step: &mut String) -> Failure {
+    if matches!(*error.kind, ErrorKind::Authentication { .. }) {
+        "authenticate".clone_into(step);
+    }
+    Failure::Failed(message(error))
 }
 
 /// Whether a `hello` answer shows a replica set with a PRIMARY; the detail names it.
