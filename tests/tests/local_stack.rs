@@ -9,6 +9,10 @@ use stack_tests::{TestStack, describe, docker_lines, free_port, stderr, stdout};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// The passwords of `infrastructure/env/test.env.example`, which must never be printed.
+const TEST_REDIS_PASSWORD: &str = "srvthreds-test-redis";
+const TEST_RABBIT_PASSWORD: &str = "srvthreds-test-rabbit";
+
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -228,7 +232,7 @@ fn healthcheck_that_never_passes_hits_the_deadline_with_probe_output_and_logs() 
         describe(&out)
     );
     assert!(err.contains("--- last log lines of"), "{}", describe(&out));
-    assert!(!err.contains(&s.var("REDIS_PASSWORD")) || s.var("REDIS_PASSWORD").is_empty(), "a password leaked");
+    assert!(!err.contains(TEST_REDIS_PASSWORD) && !err.contains(TEST_RABBIT_PASSWORD), "a password leaked:\n{err}");
 }
 
 /// A minimal HTTP GET on localhost, returning the raw response.
@@ -275,4 +279,43 @@ fn ctrl_c_during_a_start_leaves_a_state_the_next_run_converges_from() {
     let report = json(&s.ok(&["db", "start", "--output", "json"]));
     assert_eq!(report["services"].as_array().map(Vec::len), Some(3), "{report}");
     assert_eq!(s.exec("redis", &["redis-cli", "ping"]), "PONG");
+}
+
+#[test]
+fn health_reports_every_store_and_service_and_a_stopped_store_fails_alone() {
+    let _g = serial();
+    let s = TestStack::new("health");
+    s.ok(&["deploy", "test", "s_a_dbs_s"]);
+    let report = json(&s.ok(&["health", "--output", "json"]));
+    let status = |report: &serde_json::Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = report["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap_or_default().to_owned(), c["status"].as_str().unwrap_or_default().to_owned()))
+            .collect();
+        v.sort();
+        v
+    };
+    let expected: Vec<(String, String)> =
+        ["mongo", "rabbitmq", "rabbitmq-management", "redis", "srvthreds-engine", "srvthreds-persistence-agent", "srvthreds-session-agent"]
+            .iter()
+            .map(|n| ((*n).to_owned(), "pass".to_owned()))
+            .collect();
+    assert_eq!(status(&report), expected, "{report}");
+    assert_eq!(report["ok"], true);
+
+    assert!(!docker_lines(&["stop", &format!("{}-redis-1", s.project)]).is_empty(), "docker stop redis");
+    let out = s.xtask(&["health", "--output", "json", "--deadline", "4"]);
+    assert!(!out.status.success(), "a stopped store must fail the run\n{}", describe(&out));
+    let report = json(&out);
+    for (name, st) in status(&report) {
+        assert_eq!(st, if name == "redis" { "fail" } else { "pass" }, "{name}: {report}");
+    }
+    let redis = report["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "redis").expect("redis check");
+    assert!(redis["elapsedMs"].as_u64().is_some_and(|ms| ms <= 4_500), "redis gave up late: {redis}");
+    assert!(redis["lastError"].as_str().is_some_and(|e| e.contains("redis")), "{redis}");
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains(TEST_REDIS_PASSWORD) && !all.contains(TEST_RABBIT_PASSWORD), "a password leaked:\n{all}");
+    assert!(stderr(&out).contains("failed: redis"), "{}", describe(&out));
 }

@@ -164,9 +164,12 @@ pub struct Logs {
 
 #[derive(Debug, Args)]
 pub struct Health {
-    /// Run only this check
+    /// Run only this check (repeatable)
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
+    /// Overall deadline of each check, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub deadline: u64,
 }
 
 #[derive(Debug, Subcommand)]

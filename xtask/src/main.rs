@@ -5,6 +5,7 @@ mod cloud;
 mod config;
 mod deploy;
 mod flags;
+mod health;
 mod local;
 mod output;
 mod pending;
@@ -80,7 +81,7 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Command::Logs(l) => local::logs(&cx, None, &l.services, l.follow, &l.tail),
         Command::TestImages => local::test_images(&cx),
         Command::Bench { what: flags::Bench::Compose { runs } } => local::bench_compose(&cx, runs),
-        Command::Health(_) => pending::not_yet("health", pending::HEALTH),
+        Command::Health(args) => health::run(&cx, args),
         Command::Minikube { action } => pending::minikube(action),
         Command::K8s { action } => pending::k8s(action),
         Command::Cloud { action: flags::Cloud::Lint } => config::lint_terraform(&cx),

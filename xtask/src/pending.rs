@@ -7,7 +7,6 @@ use anyhow::bail;
 
 use crate::flags::{Cloud, K8s, Minikube};
 
-pub const HEALTH: &str = "the health checks crate";
 const KUBE: &str = "the Kubernetes driver";
 const CLOUD: &str = "the cloud driver";
 

@@ -95,6 +95,30 @@ impl Engine {
         Ok(out)
     }
 
+    /// The IP address of each running service container of `project` (first replica, first
+    /// network), by service.
+    pub async fn container_ips(&self, project: &str) -> Result<BTreeMap<String, String>> {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{}={project}", labels::PROJECT)])]);
+        let options = ListContainersOptionsBuilder::default().filters(&filters).build();
+        let list = self
+            .docker()
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| Error::Api { operation: format!("list containers of project {project}"), source: e })?;
+        let mut out = BTreeMap::new();
+        for c in list {
+            let service = c.labels.as_ref().and_then(|l| l.get(labels::SERVICE)).cloned().unwrap_or_default();
+            let ip = c
+                .network_settings
+                .and_then(|n| n.networks)
+                .and_then(|n| n.into_values().filter_map(|e| e.ip_address).find(|ip| !ip.is_empty()));
+            if let (false, Some(ip)) = (service.is_empty(), ip) {
+                out.entry(service).or_insert(ip);
+            }
+        }
+        Ok(out)
+    }
+
     /// Networks labelled with `project`, by name.
     pub async fn project_networks(&self, project: &str) -> Result<BTreeMap<String, String>> {
         let filters = HashMap::from([("label".to_owned(), vec![format!("{}={project}", labels::PROJECT)])]);

@@ -30,6 +30,7 @@ mod policy;
 mod probe;
 mod report;
 mod target;
+pub mod targets;
 
 pub use error::{Error, Result};
 pub use policy::{Live, Prober, RetryPolicy, run, run_all, run_all_with, run_with};
