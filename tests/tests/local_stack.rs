@@ -309,9 +309,18 @@ fn health_reports_every_store_and_service_and_a_stopped_store_fails_alone() {
     let out = s.xtask(&["health", "--output", "json", "--deadline", "4"]);
     assert!(!out.status.success(), "a stopped store must fail the run\n{}", describe(&out));
     let report = json(&out);
+    // The other stores stay healthy; the services whose own /health depends on Redis (engine and
+    // session agent) honestly report it, and the persistence agent, which does not use Redis,
+    // stays healthy.
     for (name, st) in status(&report) {
-        assert_eq!(st, if name == "redis" { "fail" } else { "pass" }, "{name}: {report}");
+        let down = ["redis", "srvthreds-engine", "srvthreds-session-agent"].contains(&name.as_str());
+        assert_eq!(st, if down { "fail" } else { "pass" }, "{name}: {report}");
     }
+    let engine = report["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "srvthreds-engine").expect("engine check");
+    assert!(
+        engine["lastError"].as_str().is_some_and(|e| e.contains("redis")),
+        "the engine's failure names its missing dependency: {engine}"
+    );
     let redis = report["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "redis").expect("redis check");
     assert!(redis["elapsedMs"].as_u64().is_some_and(|ms| ms <= 4_500), "redis gave up late: {redis}");
     assert!(redis["lastError"].as_str().is_some_and(|e| e.contains("redis")), "{redis}");

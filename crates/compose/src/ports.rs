@@ -14,6 +14,13 @@ impl Engine {
     /// count (the ones this run keeps or replaces).
     pub(crate) async fn check_port(&self, service: &str, port: &Port, own: &[String]) -> Result<()> {
         let Some(published) = port.published else { return Ok(()) };
+        // The service's own container (kept, started or replaced by this run) may hold the port,
+        // even while it is still starting and not yet listed as running.
+        for name in own {
+            if self.binds_port(name, published, &port.protocol).await? {
+                return Ok(());
+            }
+        }
         if let Some(holder) = self.port_holder_container(published, &port.protocol).await? {
             if own.contains(&holder.0) {
                 return Ok(());
@@ -36,6 +43,19 @@ impl Engine {
         let holder =
             process_holding(published, &port.protocol).unwrap_or_else(|| "another process (it could not be identified)".to_owned());
         Err(Error::PortInUse { service: service.to_owned(), port: published, protocol: port.protocol.clone(), holder })
+    }
+
+    /// Whether container `name` is configured to publish host `port`.
+    async fn binds_port(&self, name: &str, port: u16, protocol: &str) -> Result<bool> {
+        let info = match self.docker().inspect_container(name, None).await {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(false),
+            Err(e) => return Err(Error::Api { operation: format!("inspect container {name}"), source: e }),
+        };
+        let bindings = info.host_config.and_then(|h| h.port_bindings).unwrap_or_default();
+        Ok(bindings.iter().any(|(key, list)| {
+            key.ends_with(&format!("/{protocol}")) && list.iter().flatten().any(|b| b.host_port.as_deref() == Some(&port.to_string()))
+        }))
     }
 
     /// The container publishing `port`, as (name, description).

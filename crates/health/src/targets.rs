@@ -70,13 +70,13 @@ pub fn docker_checks(project: &Project, services: &[String], addresses: &Address
             }
             continue;
         }
-        if let Some((port, path)) = health_url(svc) {
-            if let Some((host, port)) = host_port(port) {
-                checks.push(Check::new(
-                    &svc.name,
-                    Target::Http { url: format!("http://{host}:{port}{path}"), expect_status: 200, body_contains: None },
-                ));
-            }
+        if let Some((port, path)) = health_url(svc)
+            && let Some((host, port)) = host_port(port)
+        {
+            checks.push(Check::new(
+                &svc.name,
+                Target::Http { url: format!("http://{host}:{port}{path}"), expect_status: 200, body_contains: None },
+            ));
         }
     }
     checks
