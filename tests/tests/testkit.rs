@@ -208,3 +208,37 @@ fn docker(args: &[&str]) -> Vec<String> {
     assert!(out.status.success(), "docker {args:?} failed\n{}", describe(&out));
     String::from_utf8_lossy(&out.stdout).lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn readiness_probe_speaks_the_stores_protocol_through_the_published_port() {
+    use stack_compose::ReadyProbe;
+    use stack_config::compose::{Port, Service};
+    use stack_testkit::probes::HealthProbe;
+
+    require_engine();
+    let _gate = GATE.read().await;
+    let stack = redis_stack().await;
+    let redis = stack.endpoint("redis").expect("redis endpoint");
+    let password = redis.password().expect("the test env sets a Redis password").to_owned();
+    // The probe reads the service definition the driver hands it: published port and the
+    // `--requirepass` of its command.
+    let service = |pw: &str| Service {
+        name: "redis".to_owned(),
+        command: Some(vec!["redis-server".to_owned(), "--requirepass".to_owned(), pw.to_owned()]),
+        ports: vec![Port {
+            host_ip: None,
+            published: Some(redis.port),
+            target: 6379,
+            protocol: "tcp".to_owned(),
+            location: Default::default(),
+        }],
+        ..Service::default()
+    };
+    let ok = HealthProbe.probe(&service(&password), &[(6379, redis.port)]).await;
+    assert!(matches!(&ok, Some(Ok(detail)) if detail.contains("PONG")), "{ok:?}");
+    let wrong = HealthProbe.probe(&service("not-the-password"), &[(6379, redis.port)]).await;
+    assert!(matches!(&wrong, Some(Err(e)) if e.contains("AUTH") && !e.contains("not-the-password")), "{wrong:?}");
+    let none = HealthProbe.probe(&Service { name: "app".to_owned(), ..Service::default() }, &[]).await;
+    assert!(none.is_none(), "a service without a protocol probe is left to its healthcheck: {none:?}");
+    stack.stop().await.expect("stop");
+}

@@ -32,4 +32,4 @@ pub use engine::{Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use lock::ProjectLock;
 pub use plan::Plan;
-pub use up::{Report, Stack, UpOptions};
+pub use up::{ProbeHook, ReadyProbe, Report, Stack, UpOptions};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder};
-use futures_util::future::join_all;
+use futures_util::future::{BoxFuture, join_all};
 use serde::Serialize;
 use stack_config::compose::{Condition, Project, Service};
 use stack_config::secret::Redactor;
@@ -41,6 +41,25 @@ impl std::fmt::Debug for Stack<'_> {
     }
 }
 
+/// A protocol-level readiness check the caller adds to the driver's waits: after a container's
+/// healthcheck passes, the service must also answer its own protocol through its published
+/// port (e.g. Redis PING). The driver depends on no probe crate; the caller hands one in.
+pub trait ReadyProbe: Send + Sync {
+    /// One attempt for `service`, whose published ports are `(container port, host port)`;
+    /// `None` when there is no protocol probe for it, else the detail or the error.
+    fn probe<'a>(&'a self, service: &'a Service, ports: &'a [(u16, u16)]) -> BoxFuture<'a, Option<Result<String, String>>>;
+}
+
+/// A shared [`ReadyProbe`].
+#[derive(Clone)]
+pub struct ProbeHook(pub std::sync::Arc<dyn ReadyProbe>);
+
+impl std::fmt::Debug for ProbeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProbeHook")
+    }
+}
+
 /// Options of [`Engine::up`].
 #[derive(Debug, Clone)]
 pub struct UpOptions {
@@ -51,11 +70,19 @@ pub struct UpOptions {
     pub labels: HashMap<String, String>,
     /// Remove containers of services no longer in the compose files.
     pub remove_orphans: bool,
+    /// A protocol probe every long-running service must also pass before it counts as ready.
+    pub ready_probe: Option<ProbeHook>,
 }
 
 impl Default for UpOptions {
     fn default() -> Self {
-        UpOptions { wait_timeout: Duration::from_secs(180), build: BuildPolicy::WhenChanged, labels: HashMap::new(), remove_orphans: false }
+        UpOptions {
+            wait_timeout: Duration::from_secs(180),
+            build: BuildPolicy::WhenChanged,
+            labels: HashMap::new(),
+            remove_orphans: false,
+            ready_probe: None,
+        }
     }
 }
 
@@ -273,6 +300,15 @@ impl Engine {
                     elapsed: waited.elapsed(),
                 });
             }
+            if let (Some(hook), false) = (&options.ready_probe, readiness == Readiness::Completed) {
+                let deadline = svc
+                    .labels
+                    .get(labels::WAIT_TIMEOUT)
+                    .and_then(|t| t.parse().ok())
+                    .map(Duration::from_secs)
+                    .unwrap_or(options.wait_timeout);
+                self.wait_for_protocol(svc, &container, hook, deadline, stack.redactor, progress).await?;
+            }
             if let Some(set) = svc.labels.get(labels::MONGO_REPLICA_SET) {
                 self.initiate_replica_set(svc, &container, set, options.wait_timeout, stack.redactor, progress).await?;
             }
@@ -287,6 +323,43 @@ impl Engine {
         .await;
         let _ = tx.send(if result.is_ok() { Phase::Ready } else { Phase::Failed });
         result
+    }
+
+    /// Retries the caller's protocol probe until it passes or the deadline is hit.
+    async fn wait_for_protocol(
+        &self,
+        svc: &Service,
+        container: &str,
+        hook: &ProbeHook,
+        deadline: Duration,
+        redactor: &Redactor,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let ports: Vec<(u16, u16)> = svc.ports.iter().filter_map(|p| p.published.map(|h| (p.target, h))).collect();
+        let begun = Instant::now();
+        loop {
+            match hook.0.probe(svc, &ports).await {
+                None => return Ok(()),
+                Some(Ok(detail)) => {
+                    progress.event(&Event::Ready {
+                        service: svc.name.clone(),
+                        condition: format!("answering its protocol ({detail})"),
+                        elapsed: begun.elapsed(),
+                    });
+                    return Ok(());
+                }
+                Some(Err(e)) if begun.elapsed() >= deadline => {
+                    return Err(Error::Wait {
+                        service: svc.name.clone(),
+                        container: container.to_owned(),
+                        reason: format!("passed its healthcheck but did not answer its protocol within {}s", deadline.as_secs()),
+                        probe: format!("\n--- last protocol probe ---\n{}", redactor.redact(&e)),
+                        logs: redactor.redact(&self.log_tail(container, 20).await),
+                    });
+                }
+                Some(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
     }
 
     async fn create(&self, spec: &Spec) -> Result<()> {

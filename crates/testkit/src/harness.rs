@@ -266,7 +266,12 @@ impl Builder {
         // From here on, whatever happens (an error, a panic, a cancelled future), what was
         // started is removed.
         let cleanup = Cleanup::new(&project);
-        let options = UpOptions { wait_timeout: self.wait_timeout, build: BuildPolicy::WhenChanged, labels, remove_orphans: true };
+        #[cfg(feature = "probes")]
+        let ready_probe = Some(stack_compose::ProbeHook(std::sync::Arc::new(crate::probes::HealthProbe)));
+        #[cfg(not(feature = "probes"))]
+        let ready_probe = None;
+        let options =
+            UpOptions { wait_timeout: self.wait_timeout, build: BuildPolicy::WhenChanged, labels, remove_orphans: true, ready_probe };
         let redactor = resolved.vars.redactor();
         let mut attempt = 0;
         let report = loop {

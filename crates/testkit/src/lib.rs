@@ -43,6 +43,8 @@ mod harness;
 pub mod images;
 mod isolate;
 pub mod owner;
+#[cfg(feature = "probes")]
+pub mod probes;
 
 pub use endpoint::{Endpoint, Scheme};
 pub use error::{Error, Result};
