@@ -276,13 +276,9 @@ impl Engine {
             }
             let _ = tx.send(Phase::Started);
             let mut exit_code = None;
+            let deadline =
+                svc.labels.get(labels::WAIT_TIMEOUT).and_then(|t| t.parse().ok()).map(Duration::from_secs).unwrap_or(options.wait_timeout);
             if !already_ready {
-                let deadline = svc
-                    .labels
-                    .get(labels::WAIT_TIMEOUT)
-                    .and_then(|t| t.parse().ok())
-                    .map(Duration::from_secs)
-                    .unwrap_or(options.wait_timeout);
                 progress.event(&Event::Waiting { service: svc.name.clone(), condition: condition_text(readiness).to_owned() });
                 let t = Target {
                     service: &svc.name,
@@ -301,12 +297,6 @@ impl Engine {
                 });
             }
             if let (Some(hook), false) = (&options.ready_probe, readiness == Readiness::Completed) {
-                let deadline = svc
-                    .labels
-                    .get(labels::WAIT_TIMEOUT)
-                    .and_then(|t| t.parse().ok())
-                    .map(Duration::from_secs)
-                    .unwrap_or(options.wait_timeout);
                 self.wait_for_protocol(svc, &container, hook, deadline, stack.redactor, progress).await?;
             }
             if let Some(set) = svc.labels.get(labels::MONGO_REPLICA_SET) {

@@ -142,8 +142,9 @@ fn mask(text: &str, mut spans: Vec<Range<usize>>) -> String {
     out
 }
 
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-fn percent_encode(text: &str) -> String {
+/// RFC 3986 percent-encoding of everything but unreserved characters (for the userinfo part of
+/// a URI, and for matching the encoded form of a secret).
+pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use stack_config::compose::{Project, Service};
+use stack_config::secret::percent_encode;
 
 use crate::{Check, Target};
 
@@ -48,7 +49,7 @@ pub fn docker_checks(project: &Project, services: &[String], addresses: &Address
         }
         if exposes(6379) {
             if let Some((host, port)) = host_port(6379) {
-                let auth = arg_after(svc, "--requirepass").map(|p| format!(":{}@", encode(&p))).unwrap_or_default();
+                let auth = arg_after(svc, "--requirepass").map(|p| format!(":{}@", percent_encode(&p))).unwrap_or_default();
                 checks.push(Check::new(&svc.name, Target::Redis { url: format!("redis://{auth}{host}:{port}/") }));
             }
             continue;
@@ -59,7 +60,7 @@ pub fn docker_checks(project: &Project, services: &[String], addresses: &Address
             if let Some((host, port)) = host_port(5672) {
                 checks.push(Check::new(
                     &svc.name,
-                    Target::Amqp { url: format!("amqp://{}:{}@{host}:{port}/%2f", encode(&user), encode(&pass)) },
+                    Target::Amqp { url: format!("amqp://{}:{}@{host}:{port}/%2f", percent_encode(&user), percent_encode(&pass)) },
                 ));
             }
             if let Some((host, port)) = host_port(15672).filter(|_| exposes(15672)) {
@@ -97,7 +98,7 @@ pub fn cloud_checks(get: &dyn Fn(&str) -> Option<String>) -> (Vec<Check>, Vec<&'
         Some(host) => {
             let port = value("REDIS_PORT").unwrap_or_else(|| "6379".to_owned());
             let scheme = if value("REDIS_TLS").is_some_and(|t| t == "true" || t == "1") { "rediss" } else { "redis" };
-            let auth = value("REDIS_PASSWORD").map(|p| format!(":{}@", encode(&p))).unwrap_or_default();
+            let auth = value("REDIS_PASSWORD").map(|p| format!(":{}@", percent_encode(&p))).unwrap_or_default();
             checks.push(Check::new("redis", Target::Redis { url: format!("{scheme}://{auth}{host}:{port}/") }));
         }
         None => missing.push("REDIS_HOST"),
@@ -133,15 +134,6 @@ fn health_url(svc: &Service) -> Option<(u16, String)> {
         }
     }
     None
-}
-
-/// Percent-encodes a URL user-info part.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -98,10 +98,10 @@ impl Endpoint {
     }
 
     fn render(&self, redact: bool) -> String {
-        let password = self.password.as_deref().map(|p| if redact { "***".to_owned() } else { encode(p) });
+        let password = self.password.as_deref().map(|p| if redact { "***".to_owned() } else { stack_config::secret::percent_encode(p) });
         let userinfo = match (self.user.as_deref(), password) {
-            (Some(u), Some(p)) => format!("{}:{p}@", encode(u)),
-            (Some(u), None) => format!("{}@", encode(u)),
+            (Some(u), Some(p)) => format!("{}:{p}@", stack_config::secret::percent_encode(u)),
+            (Some(u), None) => format!("{}@", stack_config::secret::percent_encode(u)),
             (None, Some(p)) => format!(":{p}@"),
             (None, None) => String::new(),
         };
@@ -127,19 +127,6 @@ impl fmt::Debug for Endpoint {
             .field("uri", &self.redacted_uri())
             .finish()
     }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters, for the userinfo part.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
