@@ -3,25 +3,48 @@
 
 use std::process::ExitCode;
 
+use camino::Utf8Path;
+
 use crate::Context;
 use crate::backend;
 
-/// `cloud status --env E`: the cluster and its node groups.
-pub fn status(cx: &Context) -> anyhow::Result<ExitCode> {
+/// `cloud status --env E [--wait]`: the cluster and its node groups.
+pub fn status(cx: &Context, wait: bool) -> anyhow::Result<ExitCode> {
     if let Some(code) = backend::ensure_full("cloud status")? {
         return Ok(code);
     }
-    full::status(cx)
+    full::status(cx, wait)
+}
+
+/// `cloud kubeconfig --env E [--kubeconfig FILE] [--alias NAME]`: the cluster's kubeconfig entry.
+pub fn kubeconfig(cx: &Context, file: Option<&Utf8Path>, alias: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Some(code) = backend::ensure_full("cloud kubeconfig")? {
+        return Ok(code);
+    }
+    full::kubeconfig(cx, file, alias)
+}
+
+/// `cloud token --cluster NAME [--region R]`: an ExecCredential on stdout.
+pub fn token(cx: &Context, cluster: &str, region: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Some(code) = backend::ensure_full("cloud token")? {
+        return Ok(code);
+    }
+    full::token(cx, cluster, region)
 }
 
 #[cfg(feature = "full")]
 mod full {
     use std::process::ExitCode;
+    use std::time::Duration;
 
     use anyhow::Context as _;
+    use camino::Utf8Path;
     use serde::Serialize;
     use stack_cloud::eks::{self, ClusterStatus, EksOptions, NodegroupStatus};
+    use stack_cloud::kubeconfig::{self, ExecPlugin, Outcome};
+    use stack_cloud::token::{self, TokenOptions};
     use stack_config::Infra;
+    use stack_config::environment::Cluster;
 
     use crate::Context;
 
@@ -32,19 +55,39 @@ mod full {
         nodegroups: Vec<NodegroupStatus>,
     }
 
-    pub fn status(cx: &Context) -> anyhow::Result<ExitCode> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct KubeconfigReport {
+        environment: String,
+        cluster: String,
+        kubeconfig: String,
+        context: String,
+        outcome: Option<Outcome>,
+        dry_run: bool,
+    }
+
+    /// The EKS cluster of `cx.env`, or an error that says the environment has none.
+    fn env_cluster(cx: &Context) -> anyhow::Result<Cluster> {
         let (infra, _) = Infra::load(&cx.infra, &crate::load_options())?;
         let env = infra.environments.get(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?;
-        let cluster = env.cluster.as_ref().with_context(|| {
+        env.cluster.clone().with_context(|| {
             format!(
                 "environment `{}` has no EKS cluster (it is a {:?} environment)\n  help: use --env dev, staging or prod",
                 cx.env, env.kind
             )
-        })?;
+        })
+    }
+
+    pub fn status(cx: &Context, wait: bool) -> anyhow::Result<ExitCode> {
+        let cluster = env_cluster(cx)?;
         let options = EksOptions { region: cluster.region.clone(), endpoint_url: None };
         let report = crate::local::runtime()?.block_on(async {
             let client = eks::client(&options).await?;
-            let status = eks::describe_cluster(&client, &cluster.name).await?;
+            let status = if wait {
+                eks::wait_active(&client, &cluster.name, Duration::from_secs(cx.wait_timeout)).await?
+            } else {
+                eks::describe_cluster(&client, &cluster.name).await?
+            };
             let nodegroups = eks::nodegroups(&client, &cluster.name).await?;
             anyhow::Ok(Report { environment: cx.env.clone(), cluster: status, nodegroups })
         })?;
@@ -72,16 +115,83 @@ mod full {
         }
         Ok(if report.cluster.status == "ACTIVE" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
+
+    pub fn kubeconfig(cx: &Context, file: Option<&Utf8Path>, alias: Option<&str>) -> anyhow::Result<ExitCode> {
+        let cluster = env_cluster(cx)?;
+        let path = match file {
+            Some(file) => file.as_std_path().to_owned(),
+            None => kubeconfig::default_path(&|k| std::env::var(k).ok())?,
+        };
+        // The exec plugin runs this very binary, by absolute path, so that kubectl finds it from
+        // any folder. An installed binary (`cargo install --path xtask --features full`) makes the
+        // kubeconfig independent of this checkout; see the README.
+        let exe = std::env::current_exe().and_then(|p| p.canonicalize()).context("finding this program's own path")?;
+        let command = exe.to_str().with_context(|| format!("this program's path `{}` is not UTF-8", exe.display()))?.to_owned();
+        let exec = ExecPlugin { command, args: eks::token_args(&cluster.name, &cluster.region) };
+        let options = EksOptions { region: cluster.region.clone(), endpoint_url: None };
+        let entry = crate::local::runtime()?.block_on(async {
+            let client = eks::client(&options).await?;
+            let status = eks::wait_active(&client, &cluster.name, Duration::from_secs(cx.wait_timeout)).await?;
+            anyhow::Ok(eks::kubeconfig_entry(&status, alias, exec)?)
+        })?;
+        let outcome = if cx.dry_run { None } else { Some(kubeconfig::write(&path, &entry)?) };
+        let report = KubeconfigReport {
+            environment: cx.env.clone(),
+            cluster: cluster.name.clone(),
+            kubeconfig: path.display().to_string(),
+            context: entry.context.clone(),
+            outcome,
+            dry_run: cx.dry_run,
+        };
+        if cx.out.is_json() {
+            cx.out.json(&report)?;
+        } else {
+            let what = match outcome {
+                None => "would be written (dry run)",
+                Some(Outcome::Created) => "created",
+                Some(Outcome::Updated) => "updated",
+                Some(Outcome::Unchanged) => "already up to date",
+            };
+            cx.out.text(&format!(
+                "kubeconfig {}: context `{}` for cluster {} {what}; it is the current context\n  credentials: `{} {}`",
+                report.kubeconfig,
+                entry.context,
+                cluster.name,
+                entry.exec.command,
+                entry.exec.args.join(" ")
+            ))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    pub fn token(cx: &Context, cluster: &str, region: Option<&str>) -> anyhow::Result<ExitCode> {
+        let options = TokenOptions { cluster: cluster.to_owned(), region: region.unwrap_or_default().to_owned() };
+        let credential = crate::local::runtime()?.block_on(token::exec_credential(&options))?;
+        // The exec plugin protocol is JSON whatever --output says: kubectl reads this.
+        cx.out.text(&serde_json::to_string(&credential)?)?;
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 #[cfg(not(feature = "full"))]
 mod full {
     use std::process::ExitCode;
 
+    use camino::Utf8Path;
+
     use crate::Context;
 
-    /// Unreachable in practice: `ensure_full` re-runs a `full` build first.
-    pub fn status(_: &Context) -> anyhow::Result<ExitCode> {
+    // Unreachable in practice: `ensure_full` re-runs a `full` build first.
+
+    pub fn status(_: &Context, _: bool) -> anyhow::Result<ExitCode> {
         anyhow::bail!("`cloud status` needs the `full` feature")
+    }
+
+    pub fn kubeconfig(_: &Context, _: Option<&Utf8Path>, _: Option<&str>) -> anyhow::Result<ExitCode> {
+        anyhow::bail!("`cloud kubeconfig` needs the `full` feature")
+    }
+
+    pub fn token(_: &Context, _: &str, _: Option<&str>) -> anyhow::Result<ExitCode> {
+        anyhow::bail!("`cloud token` needs the `full` feature")
     }
 }

@@ -189,10 +189,27 @@ pub struct Overlay {
     pub overlay: String,
 }
 
+#[derive(Debug, Args)]
+pub struct Render {
+    #[command(flatten)]
+    pub overlay: Overlay,
+    /// Which renderer: the built-in one, or `kubectl kustomize`
+    #[arg(long, value_enum, default_value_t = RenderEngine::Native)]
+    pub engine: RenderEngine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderEngine {
+    /// The toolkit's own Kustomize renderer (no external tool)
+    Native,
+    /// `kubectl kustomize`, found on the PATH
+    Kubectl,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum K8s {
-    /// Render an overlay to YAML
-    Render(Overlay),
+    /// Render an overlay to YAML (or one JSON array with --output json)
+    Render(Render),
     /// Validate rendered objects against the Kubernetes API types and our lints
     Validate(Overlay),
     /// Show what apply would change (exit 0: none, 1: changes, >1: error)
@@ -215,18 +232,48 @@ pub enum K8s {
 
 #[derive(Debug, Subcommand)]
 pub enum Cloud {
-    /// terraform plan with a readable summary
+    /// terraform init and plan, with a summary per resource type (--env dev|staging|prod)
     Plan,
-    /// terraform apply (asks unless --yes)
-    Apply,
-    /// terraform destroy (asks unless --yes)
-    Destroy,
-    /// Write the EKS cluster's kubeconfig entry
-    Kubeconfig,
-    /// Print an EKS ExecCredential token
-    Token,
+    /// terraform plan, then apply exactly that plan (asks unless --yes)
+    Apply {
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+    /// terraform plan -destroy, then apply it (asks unless --yes; prod also needs --allow-prod-destroy)
+    Destroy {
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        /// Allow destroying the prod environment
+        #[arg(long)]
+        allow_prod_destroy: bool,
+    },
+    /// Write the EKS cluster's kubeconfig entry (waits until the cluster is ACTIVE)
+    Kubeconfig {
+        /// Kubeconfig file to merge into (default: the first path of KUBECONFIG, else
+        /// ~/.kube/config)
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<Utf8PathBuf>,
+        /// Context name (default: the cluster ARN, as `aws eks update-kubeconfig`)
+        #[arg(long, value_name = "NAME")]
+        alias: Option<String>,
+    },
+    /// Print an EKS ExecCredential token (the kubeconfig's exec plugin runs this)
+    Token {
+        /// EKS cluster name
+        #[arg(long, value_name = "NAME")]
+        cluster: String,
+        /// AWS region (default: AWS_REGION or the profile's region)
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+    },
     /// EKS cluster and node-group states
-    Status,
+    Status {
+        /// Wait until the cluster is ACTIVE (up to --wait-timeout seconds)
+        #[arg(long)]
+        wait: bool,
+    },
     /// Cross-check Terraform module inputs and outputs
     Lint,
 }

@@ -6,9 +6,11 @@ mod config;
 mod deploy;
 mod flags;
 mod health;
+mod k8s;
 mod local;
 mod output;
 mod pending;
+mod terraform;
 
 use std::process::ExitCode;
 
@@ -83,10 +85,19 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Command::Bench { what: flags::Bench::Compose { runs } } => local::bench_compose(&cx, runs),
         Command::Health(args) => health::run(&cx, args),
         Command::Minikube { action } => pending::minikube(action),
+        Command::K8s { action: flags::K8s::Render(args) } => k8s::render(&cx, args),
         Command::K8s { action } => pending::k8s(action),
         Command::Cloud { action: flags::Cloud::Lint } => config::lint_terraform(&cx),
-        Command::Cloud { action: flags::Cloud::Status } => cloud::status(&cx),
-        Command::Cloud { action } => pending::cloud(action),
+        Command::Cloud { action: flags::Cloud::Status { wait } } => cloud::status(&cx, wait),
+        Command::Cloud { action: flags::Cloud::Kubeconfig { kubeconfig, alias } } => {
+            cloud::kubeconfig(&cx, kubeconfig.as_deref(), alias.as_deref())
+        }
+        Command::Cloud { action: flags::Cloud::Token { cluster, region } } => cloud::token(&cx, &cluster, region.as_deref()),
+        Command::Cloud { action: flags::Cloud::Plan } => terraform::run(&cx, terraform::Action::Plan),
+        Command::Cloud { action: flags::Cloud::Apply { yes } } => terraform::run(&cx, terraform::Action::Apply { yes }),
+        Command::Cloud { action: flags::Cloud::Destroy { yes, allow_prod_destroy } } => {
+            terraform::run(&cx, terraform::Action::Destroy { yes, allow_prod_destroy })
+        }
     }
 }
 

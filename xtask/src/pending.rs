@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
-use crate::flags::{Cloud, K8s, Minikube};
+use crate::flags::{K8s, Minikube};
 
 const KUBE: &str = "the Kubernetes driver";
-const CLOUD: &str = "the cloud driver";
 
 pub fn not_yet(command: &str, arrives_with: &str) -> anyhow::Result<ExitCode> {
     bail!("`cargo xtask {command}` is not implemented yet; it arrives with {arrives_with}")
@@ -37,17 +36,4 @@ pub fn k8s(action: K8s) -> anyhow::Result<ExitCode> {
         K8s::Delete(_) => "k8s delete",
     };
     not_yet(name, KUBE)
-}
-
-pub fn cloud(action: Cloud) -> anyhow::Result<ExitCode> {
-    let name = match action {
-        Cloud::Plan => "cloud plan",
-        Cloud::Apply => "cloud apply",
-        Cloud::Destroy => "cloud destroy",
-        Cloud::Kubeconfig => "cloud kubeconfig",
-        Cloud::Token => "cloud token",
-        Cloud::Status => "cloud status",
-        Cloud::Lint => "cloud lint",
-    };
-    not_yet(name, CLOUD)
 }

@@ -37,10 +37,69 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A file of a Kustomize tree (kustomization, resource, patch, env file) could not be read.
+    #[error("cannot read {path}")]
+    RenderRead {
+        /// The file or directory.
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of a Kustomize tree is not valid YAML.
+    #[error("{path}:{line}:{column}: invalid YAML: {message}")]
+    RenderSyntax {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A kustomization uses a field the native renderer does not support.
+    #[error(
+        "{path}:{line}: kustomization field `{field}` is not supported by the native renderer\nhelp: render with `--engine kubectl`, or remove the field"
+    )]
+    RenderUnsupportedField {
+        /// The field name.
+        field: String,
+        /// The kustomization file.
+        path: String,
+        /// 1-based line of the field.
+        line: usize,
+    },
+    /// A resource, patch or generator source named by a kustomization does not exist.
+    #[error("{path}:{line}: {what} `{name}` not found")]
+    RenderMissing {
+        /// What kind of entry it is (`resource`, `patch`, `env file`, ...).
+        what: &'static str,
+        /// The entry as written.
+        name: String,
+        /// The kustomization file.
+        path: String,
+        /// 1-based line of the entry.
+        line: usize,
+    },
+    /// A kustomization or resource is not what Kustomize expects, or a transformation failed.
+    #[error("{}: {message}", at(path, *line))]
+    RenderInvalid {
+        /// The file the problem is in.
+        path: String,
+        /// 1-based line, or 0 when unknown.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `file:line`, or the file alone when the line is unknown (0).
+fn at(path: &str, line: usize) -> String {
+    if line == 0 { path.to_owned() } else { format!("{path}:{line}") }
+}
 
 fn context_suffix(context: Option<&str>) -> String {
     context.map(|name| format!(" for context `{name}`")).unwrap_or_default()
@@ -69,5 +128,14 @@ mod tests {
             Error::Connect { server: "https://k:6443/".into(), source: "refused".into() },
             "cannot reach the Kubernetes API server at https://k:6443/",
         );
+        check(
+            Error::RenderUnsupportedField { field: "helmCharts".into(), path: "k/kustomization.yaml".into(), line: 5 },
+            "k/kustomization.yaml:5: kustomization field `helmCharts` is not supported by the native renderer\nhelp: render with `--engine kubectl`, or remove the field",
+        );
+        check(
+            Error::RenderMissing { what: "resource", name: "a.yaml".into(), path: "k/kustomization.yaml".into(), line: 4 },
+            "k/kustomization.yaml:4: resource `a.yaml` not found",
+        );
+        check(Error::RenderInvalid { path: "k".into(), line: 0, message: "no kustomization".into() }, "k: no kustomization");
     }
 }

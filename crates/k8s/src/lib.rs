@@ -22,5 +22,6 @@
 #[cfg(feature = "cluster")]
 pub mod cluster;
 mod error;
+pub mod render;
 
 pub use error::{BoxError, Error, Result};
