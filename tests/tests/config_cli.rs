@@ -256,3 +256,22 @@ fn deploy_without_arguments_on_a_terminal_asks_for_environment_then_deployment()
     assert!(text.contains("`9` is not a number between 1 and 5"), "{text}");
     assert!(text.contains("plan: up `s_a_dbs_s` in environment `local`"), "{text}");
 }
+
+#[test]
+fn cloud_deployment_dry_run_lists_kubeconfig_apply_wait_and_health_in_order() {
+    let out = run_xtask(&["deploy", "staging", "k8s_cloud", "--dry-run", "--output", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(plan["overlay"], "staging", "{plan}");
+    let steps: Vec<String> =
+        plan["steps"].as_array().expect("steps").iter().map(|s| s["description"].as_str().unwrap_or_default().to_owned()).collect();
+    let pos =
+        |needle: &str| steps.iter().position(|s| s.contains(needle)).unwrap_or_else(|| panic!("no step with `{needle}` in {steps:#?}"));
+    assert!(pos("kubeconfig") < pos("render overlay `staging`"));
+    assert!(pos("render overlay") < pos("server-side apply"));
+    assert!(pos("server-side apply") < pos("roll out"));
+    assert!(pos("roll out") < pos("managed data services"));
+    assert_eq!(plan["steps"][pos("server-side apply")]["implemented"], false, "the cluster steps say they are not implemented yet");
+    let run = run_xtask(&["deploy", "staging", "k8s_cloud"]);
+    assert_fails_with(&run, &["not implemented yet"]);
+}

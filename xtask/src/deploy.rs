@@ -43,7 +43,18 @@ pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
     };
     let (infra, resolved) = local::resolve(cx, &env, &short_name)?;
     if resolved.target.composing == Composing::Kubernetes {
-        bail!("deployment `{short_name}` targets Kubernetes, which is not implemented yet (it arrives with the Kubernetes driver)");
+        let plan = stack_k8s::plan::DeployPlan::new(&resolved);
+        if cx.dry_run {
+            if cx.out.is_json() {
+                cx.out.json(&plan)?;
+            } else {
+                cx.out.text(&plan.to_string())?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        bail!(
+            "deployment `{short_name}` needs the Kubernetes cluster operations, which are not implemented yet; `--dry-run` shows its steps"
+        );
     }
     if cx.dry_run {
         return print_plan(cx, &resolved);

@@ -22,6 +22,7 @@
 #[cfg(feature = "cluster")]
 pub mod cluster;
 mod error;
+pub mod plan;
 pub mod render;
 
 pub use error::{BoxError, Error, Result};
