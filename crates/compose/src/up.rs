@@ -380,14 +380,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Stops (10 s grace) and removes a container; a missing one is fine.
+    /// Stops (10 s grace) and removes a container with its anonymous volumes; a missing one is fine.
     pub(crate) async fn remove_container(&self, container: &str, force: bool) -> Result<()> {
         let stop = StopContainerOptionsBuilder::default().t(10).build();
         match self.docker().stop_container(container, Some(stop)).await {
             Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => {}
             Err(e) => return Err(Error::Api { operation: format!("stop container {container}"), source: e }),
         }
-        let options = RemoveContainerOptionsBuilder::default().force(force).v(false).build();
+        // `v` removes the container's anonymous volumes (an image's `VOLUME` paths nothing else
+        // mounts): nothing can ever reattach them, so keeping them would only leak disk. Named
+        // volumes are never touched here.
+        let options = RemoveContainerOptionsBuilder::default().force(force).v(true).build();
         match self.docker().remove_container(container, Some(options)).await {
             Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
             Err(e) => Err(Error::Api { operation: format!("remove container {container}"), source: e }),
