@@ -218,7 +218,7 @@ pub fn status(cx: &Context, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let (infra, _) = Infra::load(&cx.infra, &crate::load_options())?;
     let env = infra.environments.get(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?;
     let vars = infra.vars(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?;
-    let project = vars.get("COMPOSE_PROJECT_NAME").or_else(|| env.project.clone()).unwrap_or_else(|| "srvthreds".to_owned());
+    let project = stack_config::infra::project_name(env, &vars);
     let rt = runtime()?;
     let containers = rt.block_on(async { anyhow::Ok(connect().await?.project_containers(&project).await?) })?;
     let rows: Vec<_> = containers.iter().filter(|c| filter.as_ref().is_none_or(|f| f.contains(&c.service))).collect();

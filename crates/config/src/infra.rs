@@ -214,8 +214,7 @@ impl Infra {
         let target = deployment.for_environment(&self.catalogue.file, env).map_err(one)?;
         let mut vars = self.vars(env).map_err(one)?;
         vars.extra = target.env.clone();
-        let project_name =
-            vars.get("COMPOSE_PROJECT_NAME").or_else(|| environment.project.clone()).unwrap_or_else(|| "srvthreds".to_owned());
+        let project_name = project_name(&environment, &vars);
         let mut diags = Diagnostics::new();
         let mut compose_project = None;
         let mut services = Vec::new();
@@ -307,6 +306,12 @@ impl Infra {
         }
         project
     }
+}
+
+/// The compose project name of an environment: `COMPOSE_PROJECT_NAME` from its variables (as
+/// Compose reads it), else the environment's `project`, else `srvthreds`.
+pub fn project_name(environment: &Environment, vars: &Vars) -> String {
+    vars.get("COMPOSE_PROJECT_NAME").or_else(|| environment.project.clone()).unwrap_or_else(|| "srvthreds".to_owned())
 }
 
 /// The services an action applies to. With no explicit list: every service without a profile.
