@@ -175,11 +175,18 @@ pub struct Health {
 #[derive(Debug, Subcommand)]
 pub enum Minikube {
     /// Start minikube, build images into it, start host databases, apply, wait, port-forward
-    Up,
+    Up(MinikubeUp),
     /// Stop what `up` started
     Down,
     /// Cluster, workloads and forwards
     Status,
+}
+
+#[derive(Debug, Args)]
+pub struct MinikubeUp {
+    /// Do not port-forward the Session Agent after the rollout (return at once)
+    #[arg(long)]
+    pub no_port_forward: bool,
 }
 
 #[derive(Debug, Args)]
@@ -213,21 +220,113 @@ pub enum K8s {
     /// Validate rendered objects against the Kubernetes API types and our lints
     Validate(Overlay),
     /// Show what apply would change (exit 0: none, 1: changes, >1: error)
-    Diff(Overlay),
+    Diff(Target),
     /// Server-side apply, prune, and wait for rollouts
-    Apply(Overlay),
+    Apply(Apply),
     /// Workloads, ready counts, restarts
-    Status(Overlay),
+    Status(Target),
     /// Scale a workload
-    Scale(Overlay),
+    Scale(Scale),
     /// Logs of all pods of a workload
-    Logs(Overlay),
+    Logs(K8sLogs),
     /// Port-forward to a service, reconnecting when pods are replaced
-    PortForward(Overlay),
+    PortForward(PortForward),
     /// Roll a workload back to its previous revision
-    Rollback(Overlay),
+    Rollback(Rollback),
     /// Delete the overlay's namespace and wait until it is gone
-    Delete(Overlay),
+    Delete(Delete),
+}
+
+/// An overlay and the cluster to talk to.
+#[derive(Debug, Args)]
+pub struct Target {
+    #[command(flatten)]
+    pub overlay: Overlay,
+    /// Kube context to use (default: the kubeconfig's current context). Naming it explicitly
+    /// also lifts the overlay's wrong-cluster guard.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Apply {
+    #[command(flatten)]
+    pub target: Target,
+    /// Take over fields another field manager owns (server-side apply conflicts)
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Keep objects applied before that have left the overlay
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Return after the apply, without waiting for rollouts
+    #[arg(long)]
+    pub no_wait: bool,
+    /// When a rollout fails, roll the changed Deployments back to their previous revision
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Scale {
+    #[command(flatten)]
+    pub target: Target,
+    /// Deployment or StatefulSet name (`srvthreds-engine`, `deployment/srvthreds-engine`)
+    pub workload: String,
+    /// Desired replica count
+    pub replicas: i32,
+    /// Return without waiting for the new replica count to be ready
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sLogs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Deployment, StatefulSet or Job name
+    pub workload: String,
+    /// Keep streaming new lines (and pods that appear)
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Lines from the end of each pod's log
+    #[arg(long, value_name = "N")]
+    pub tail: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortForward {
+    #[command(flatten)]
+    pub target: Target,
+    /// Service (`session-agent`, `svc/session-agent`) or workload to forward to
+    pub service: String,
+    /// `LOCAL:REMOTE` or `PORT` (both the same)
+    pub ports: String,
+    /// Local address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: String,
+}
+
+#[derive(Debug, Args)]
+pub struct Rollback {
+    #[command(flatten)]
+    pub target: Target,
+    /// Deployment name
+    pub workload: String,
+    /// Revision to go back to (default: the previous one)
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<i64>,
+    /// Return without waiting for the rollout
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Delete {
+    #[command(flatten)]
+    pub target: Target,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]

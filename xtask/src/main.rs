@@ -2,6 +2,7 @@
 
 mod backend;
 mod cloud;
+mod cluster;
 mod config;
 mod deploy;
 mod flags;
@@ -85,8 +86,18 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Command::Bench { what: flags::Bench::Compose { runs } } => local::bench_compose(&cx, runs),
         Command::Health(args) => health::run(&cx, args),
         Command::Minikube { action } => pending::minikube(action),
-        Command::K8s { action: flags::K8s::Render(args) } => k8s::render(&cx, args),
-        Command::K8s { action } => pending::k8s(action),
+        Command::K8s { action } => match action {
+            flags::K8s::Render(args) => k8s::render(&cx, args),
+            flags::K8s::Validate(args) => pending::not_yet(&format!("k8s validate --overlay {}", args.overlay), "the Kubernetes driver"),
+            flags::K8s::Diff(args) => cluster::diff(&cx, &args),
+            flags::K8s::Apply(args) => cluster::apply(&cx, &args),
+            flags::K8s::Status(args) => cluster::status(&cx, &args),
+            flags::K8s::Scale(args) => cluster::scale(&cx, &args),
+            flags::K8s::Logs(args) => cluster::logs(&cx, &args),
+            flags::K8s::PortForward(args) => cluster::port_forward(&cx, &args),
+            flags::K8s::Rollback(args) => cluster::rollback(&cx, &args),
+            flags::K8s::Delete(args) => cluster::delete(&cx, &args),
+        },
         Command::Cloud { action: flags::Cloud::Lint } => config::lint_terraform(&cx),
         Command::Cloud { action: flags::Cloud::Status { wait } } => cloud::status(&cx, wait),
         Command::Cloud { action: flags::Cloud::Kubeconfig { kubeconfig, alias } } => {
