@@ -37,6 +37,59 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A request to the API server failed: `action` says what was asked (`apply`, `list pods
+    /// of`), `resource` of which object (`deployment/srvthreds/srvthreds-engine`).
+    #[error("cannot {action} {resource}")]
+    Api {
+        /// What was asked.
+        action: String,
+        /// The object or collection, as `kind/namespace/name`.
+        resource: String,
+        #[source]
+        source: BoxError,
+    },
+    /// Server-side apply found fields another field manager owns.
+    #[error(
+        "cannot apply {resource}: fields are owned by another manager: {message}\nhelp: re-run with --force-conflicts to take them over, or change them through their owner"
+    )]
+    Conflict {
+        /// The object.
+        resource: String,
+        /// The API server's message.
+        message: String,
+    },
+    /// The API server rejected an object as invalid (or unknown to it).
+    #[error("{resource} was rejected by the API server: {message}{}", help.as_deref().map(|h| format!("\nhelp: {h}")).unwrap_or_default())]
+    Rejected {
+        /// The object.
+        resource: String,
+        /// The API server's message.
+        message: String,
+        /// A fix, when one is known.
+        help: Option<String>,
+    },
+    /// A workload did not roll out (or a Job failed): the reason, then the pods' events and
+    /// last log lines.
+    #[error("{resource} failed: {reason}{}", if details.is_empty() { String::new() } else { format!("\n{details}") })]
+    Rollout {
+        /// The workload.
+        resource: String,
+        /// Why, in a line (`container engine is in CrashLoopBackOff`).
+        reason: String,
+        /// Events and log lines of the pods, already formatted.
+        details: String,
+    },
+    /// The wrong-cluster guard refused to touch the current context.
+    #[error("{0}")]
+    WrongCluster(String),
+    /// A named object or workload does not exist (in the overlay or on the cluster).
+    #[error("{what} not found{}", help.as_deref().map(|h| format!("\nhelp: {h}")).unwrap_or_default())]
+    NotFound {
+        /// The object, with its kind.
+        what: String,
+        /// A fix, when one is known.
+        help: Option<String>,
+    },
     /// A file of a Kustomize tree (kustomization, resource, patch, env file) could not be read.
     #[error("cannot read {path}")]
     RenderRead {

@@ -22,6 +22,7 @@
 #[cfg(feature = "cluster")]
 pub mod cluster;
 mod error;
+pub mod guard;
 pub mod plan;
 pub mod render;
 
