@@ -350,13 +350,7 @@ mod live {
                 cx.out.json(&diffs)?;
             } else {
                 for d in &diffs {
-                    cx.out.text(
-                        &format!("--- {} ({:?})\n{}", d.object, d.change, d.diff)
-                            .replace("(Create)", "(create)")
-                            .replace("(Update)", "(update)")
-                            .replace("(Recreate)", "(recreate)")
-                            .replace("(Prune)", "(prune)"),
-                    )?;
+                    cx.out.text(&format!("--- {} ({})\n{}", d.object, d.change.as_str(), d.diff))?;
                 }
                 progress(cx, &format!("{} objects would change", diffs.len()));
             }

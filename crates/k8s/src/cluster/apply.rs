@@ -93,6 +93,7 @@ pub fn prepare(objects: &[Value], applyset: &str, recorded_kinds: &BTreeSet<Stri
         default_protocols(&mut object);
         out.push(object);
     }
+    stamp_config_hashes(&mut out);
     let record = kinds.into_iter().collect::<Vec<_>>().join(",");
     for object in &mut out {
         if is_namespace(object) {
@@ -129,6 +130,70 @@ fn default_protocols(object: &mut Value) {
             fill(container.get_mut("ports"));
         }
     }
+}
+
+/// The pod-template annotation that carries a hash of the ConfigMaps a workload reads.
+pub const CONFIG_HASH: &str = "srvthreds.io/config-hash";
+
+/// Stamps [`CONFIG_HASH`] on the pod template of every Deployment, StatefulSet and DaemonSet
+/// that reads a ConfigMap of the same render (`envFrom`, `env[].valueFrom`, volumes): a changed
+/// ConfigMap value then rolls the pods, as a changed (hash-suffixed) Secret already does.
+fn stamp_config_hashes(objects: &mut [Value]) {
+    use sha2::{Digest as _, Sha256};
+    let config_maps: Vec<(Option<String>, String, String)> = objects
+        .iter()
+        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("ConfigMap"))
+        .filter_map(|o| {
+            let r = ObjectRef::of(o)?;
+            let content = format!("{}{}", o.get("data").cloned().unwrap_or_default(), o.get("binaryData").cloned().unwrap_or_default());
+            Some((r.namespace, r.name, content))
+        })
+        .collect();
+    for object in objects.iter_mut() {
+        let Some(r) = ObjectRef::of(object) else { continue };
+        if !matches!(r.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet") {
+            continue;
+        }
+        let Some(spec) = object.pointer("/spec/template/spec") else { continue };
+        let used = referenced_config_maps(spec);
+        let mut hasher = Sha256::new();
+        let mut any = false;
+        for (namespace, name, content) in &config_maps {
+            if used.contains(name) && *namespace == r.namespace {
+                hasher.update(name.as_bytes());
+                hasher.update([0]);
+                hasher.update(content.as_bytes());
+                any = true;
+            }
+        }
+        if any {
+            let hash: String = hasher.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+            set_path(object, &["spec", "template", "metadata", "annotations", CONFIG_HASH], Value::String(hash));
+        }
+    }
+}
+
+/// Names of the ConfigMaps a pod spec reads.
+fn referenced_config_maps(spec: &Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let name_at = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_owned);
+    for list in ["containers", "initContainers"] {
+        for c in spec.get(list).and_then(Value::as_array).into_iter().flatten() {
+            for e in c.get("envFrom").and_then(Value::as_array).into_iter().flatten() {
+                names.extend(name_at(e, "/configMapRef/name"));
+            }
+            for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+                names.extend(name_at(e, "/valueFrom/configMapKeyRef/name"));
+            }
+        }
+    }
+    for v in spec.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+        names.extend(name_at(v, "/configMap/name"));
+        for source in v.pointer("/projected/sources").and_then(Value::as_array).into_iter().flatten() {
+            names.extend(name_at(source, "/configMap/name"));
+        }
+    }
+    names
 }
 
 fn is_namespace(object: &Value) -> bool {
@@ -243,8 +308,20 @@ fn content(object: &DynamicObject) -> Value {
 
 /// The field managers named in a server-side apply conflict message
 /// (`Apply failed with 1 conflict: conflict with "srvthreds-scale": .spec.replicas`).
+///
+/// With several conflicts the server words it `conflicts with "m" ...:` followed by the fields.
 pub fn conflicting_managers(message: &str) -> Vec<String> {
-    message.split("conflict with \"").skip(1).filter_map(|rest| rest.split_once('"').map(|(m, _)| m.to_owned())).collect()
+    let mut managers = Vec::new();
+    for (at, _) in message.match_indices("with \"") {
+        let before = message[..at].trim_end();
+        if !(before.ends_with("conflict") || before.ends_with("conflicts")) {
+            continue;
+        }
+        if let Some((manager, _)) = message[at + "with \"".len()..].split_once('"') {
+            managers.push(manager.to_owned());
+        }
+    }
+    managers
 }
 
 fn classify(r: &ObjectRef, error: kube::Error) -> Error {
@@ -302,7 +379,11 @@ async fn prune(
             continue;
         }
         // A kind this server does not serve holds nothing to prune.
-        let Ok((resource, caps)) = resolver.resolve(api_version, kind).await else { continue };
+        let (resource, caps) = match resolver.resolve(api_version, kind).await {
+            Ok(found) => found,
+            Err(Error::Rejected { .. }) => continue,
+            Err(e) => return Err(e),
+        };
         let apis: Vec<(Api<DynamicObject>, Option<String>)> = if caps.scope == kube::discovery::Scope::Namespaced {
             namespaces.iter().map(|ns| (Api::namespaced_with(resolver.client().clone(), ns, &resource), Some(ns.clone()))).collect()
         } else {
@@ -397,6 +478,27 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_config_map_changes_the_pod_template() {
+        let render = |level: &str| {
+            vec![
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "n"}, "data": {"LOG_LEVEL": level}}),
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other", "namespace": "n"}, "data": {"X": level}}),
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
+                       "spec": {"template": {"spec": {"containers": [{"name": "c", "envFrom": [{"configMapRef": {"name": "cfg"}}]}]}}}}),
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "plain", "namespace": "n"},
+                       "spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}),
+            ]
+        };
+        let hash = |level: &str| {
+            let out = prepare(&render(level), "x", &BTreeSet::new()).unwrap();
+            assert!(out[3].pointer("/spec/template/metadata/annotations").is_none(), "no ConfigMap read, no stamp");
+            out[2]["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH].as_str().unwrap().to_owned()
+        };
+        assert_eq!(hash("info"), hash("info"));
+        assert_ne!(hash("info"), hash("debug"));
+    }
+
+    #[test]
     fn prepare_rejects_nameless_objects() {
         let error = prepare(&[json!({"apiVersion": "v1", "kind": "ConfigMap"})], "x", &BTreeSet::new()).unwrap_err();
         assert!(error.to_string().contains("lacks apiVersion, kind or metadata.name"), "{error}");
@@ -407,5 +509,7 @@ mod tests {
         let message = r#"Apply failed with 2 conflicts: conflict with "srvthreds-scale" using apps/v1: .spec.replicas, conflict with "kubectl-edit" using apps/v1: .spec.template.spec.containers[name="a"].image"#;
         assert_eq!(conflicting_managers(message), vec!["srvthreds-scale", "kubectl-edit"]);
         assert!(conflicting_managers("no conflicts here").is_empty());
+        let several = "Apply failed with 2 conflicts: conflicts with \"srvthreds-scale\" with subresource \"scale\" using apps/v1:\n- .spec.replicas\nconflicts with \"srvthreds-rollback\" using apps/v1:\n- .spec.template";
+        assert_eq!(conflicting_managers(several), vec!["srvthreds-scale", "srvthreds-rollback"]);
     }
 }

@@ -24,6 +24,17 @@ pub enum Change {
     Prune,
 }
 
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Create => "create",
+            Change::Update => "update",
+            Change::Recreate => "recreate",
+            Change::Prune => "prune",
+        }
+    }
+}
+
 /// One changed object, with a unified diff of its YAML (`-` live, `+` after apply).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,6 +119,17 @@ fn normalize(mut object: Value, other: Option<&Value>, secret: bool, side: &str)
         map.remove("status");
     }
     if secret {
+        // Values also hide in kubectl's last-applied annotation and in stringData.
+        if let Some(annotations) = object.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+            if let Some(v) = annotations.get_mut("kubectl.kubernetes.io/last-applied-configuration") {
+                *v = Value::String("***".to_owned());
+            }
+        }
+        if let Some(data) = object.get_mut("stringData").and_then(Value::as_object_mut) {
+            for value in data.values_mut() {
+                *value = Value::String("***".to_owned());
+            }
+        }
         let other_data = other.and_then(|o| o.get("data")).cloned();
         if let Some(data) = object.get_mut("data").and_then(Value::as_object_mut) {
             for (key, value) in data.iter_mut() {
@@ -142,12 +164,13 @@ pub fn unified(before: &str, after: &str) -> String {
             ops.push((' ', a[i]));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // Removals before additions, as `diff -u` prints them.
             ops.push(('-', a[i]));
             i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
         }
     }
     let changed: Vec<usize> = ops.iter().enumerate().filter(|(_, (op, _))| *op != ' ').map(|(k, _)| k).collect();

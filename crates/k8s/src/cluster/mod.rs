@@ -114,10 +114,21 @@ impl Resolver {
         }
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let found = kube::discovery::pinned_kind(&self.client, &gvk).await.map_err(|e| Error::Rejected {
-            resource: format!("{api_version} {kind}"),
-            message: format!("the API server does not serve this kind: {e}"),
-            help: Some("this cluster's Kubernetes version lacks that API group/version; use an overlay made for it".to_owned()),
+        let found = kube::discovery::pinned_kind(&self.client, &gvk).await.map_err(|e| {
+            let unserved = match &e {
+                kube::Error::Discovery(_) => Some(e.to_string()),
+                kube::Error::Api(status) if status.code == 404 => Some(status.message.clone()),
+                _ => None,
+            };
+            match unserved {
+                Some(why) => Error::Rejected {
+                    resource: format!("{api_version} {kind}"),
+                    message: format!("the API server does not serve this kind ({why})"),
+                    help: Some("this cluster's Kubernetes version lacks that API group/version; use an overlay made for it".to_owned()),
+                },
+                // A timeout, an auth or server error says nothing about the kind.
+                None => api_error("discover", format!("{api_version} {kind}"), e),
+            }
         })?;
         self.cache.insert(key, found.clone());
         Ok(found)
