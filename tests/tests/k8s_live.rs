@@ -1,0 +1,314 @@
+//! End to end on a real Kubernetes cluster (`../shared/tools/local-k8s`, Kubernetes 1.20; `.ci/run`
+//! builds and starts it and exports `KUBECONFIG`), through our own commands only: the host
+//! databases on Docker (`db start`), the service images built and loaded into the node, the
+//! minikube overlay applied and waited for, status, diff, a health check through the
+//! port-forward across a pod replacement, scale, an image change rolled back (by hand and by
+//! `--rollback-on-failure`), prune, delete; and the failures that must fail fast with events and
+//! log lines: a crash loop, an image that is not present, a failing Job, a readiness probe that
+//! never passes.
+//!
+//! The tests share one cluster and one namespace, so they run one at a time (a mutex).
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use stack_tests::{describe, free_port, repo_root, require_engine, stdout, test_image_vars, xtask};
+
+/// The context name local-k8s writes into its kubeconfig.
+const CONTEXT: &str = "local-k8s";
+/// The images the minikube overlay runs, as it names them.
+const SERVICE_IMAGES: &[&str] = &["srvthreds-engine", "srvthreds-session-agent", "srvthreds-persistence-agent", "srvthreds-bootstrap"];
+const RABBITMQ_IMAGE: &str = "rabbitmq:3.10-management";
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `../shared/tools/local-k8s` (or `LOCAL_K8S_TOOLS`).
+fn tools() -> Utf8PathBuf {
+    std::env::var("LOCAL_K8S_TOOLS").map(Utf8PathBuf::from).unwrap_or_else(|_| repo_root().join("../shared/tools/local-k8s"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn kubectl(args: &[&str]) -> Output {
+    run(Command::new("kubectl").arg("--context").arg(CONTEXT).args(args))
+}
+
+/// The cluster answers, the images are in it, the host databases run and the RabbitMQ volume
+/// exists. Once per test binary.
+fn cluster() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        require_engine();
+        let version = kubectl(&["version", "-o", "json"]);
+        assert!(
+            version.status.success() && String::from_utf8_lossy(&version.stdout).contains("serverVersion"),
+            "no Kubernetes cluster answers on context `{CONTEXT}` (KUBECONFIG={:?}): .ci/run builds and starts ../shared/tools/local-k8s; by hand: `eval \"$(../shared/tools/local-k8s/up.sh)\"`\n{}",
+            std::env::var("KUBECONFIG").ok(),
+            describe(&version)
+        );
+        // Service images at the overlay's tag `dev`, built by our own compose driver.
+        let built = with_images(xtask().args(["services", "build"]).env("SRVTHREDS_TAG", "dev")).output().unwrap();
+        assert!(built.status.success(), "services build failed\n{}", describe(&built));
+        // The locally built RabbitMQ stands in for the official image the overlay names.
+        let rabbit = test_image_vars().iter().find(|(k, _)| k == "RABBITMQ_IMAGE").map(|(_, v)| v.clone()).unwrap();
+        let tagged = run(Command::new("docker").args(["tag", &rabbit, RABBITMQ_IMAGE]));
+        assert!(tagged.status.success(), "{}", describe(&tagged));
+        let mut images: Vec<String> = SERVICE_IMAGES.iter().map(|i| format!("{i}:dev")).collect();
+        images.push(RABBITMQ_IMAGE.to_owned());
+        let loaded = run(Command::new(tools().join("load-images.sh")).args(&images));
+        assert!(loaded.status.success(), "load-images.sh failed\n{}", describe(&loaded));
+        // MongoDB and Redis on the host, where the overlay's host.minikube.internal points.
+        let db = with_images(xtask().args(["db", "start"])).output().unwrap();
+        assert!(db.status.success(), "db start failed\n{}", describe(&db));
+        // No provisioner on local-k8s: a hostPath volume for the RabbitMQ claim, owned by 999.
+        let dir = "/var/lib/srvthreds-k8s-pv/rabbitmq";
+        std::fs::create_dir_all(dir).unwrap();
+        let chown = run(Command::new("chown").args(["-R", "999:999", dir]));
+        assert!(chown.status.success(), "{}", describe(&chown));
+        let pv = format!(
+            "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: srvthreds-rabbitmq-data\nspec:\n  capacity:\n    storage: 1Gi\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Retain\n  hostPath:\n    path: {dir}\n    type: DirectoryOrCreate\n"
+        );
+        let mut apply = Command::new("kubectl").args(["--context", CONTEXT, "apply", "-f", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        apply.stdin.take().unwrap().write_all(pv.as_bytes()).unwrap();
+        let out = apply.wait_with_output().unwrap();
+        assert!(out.status.success(), "creating the PersistentVolume failed\n{}", describe(&out));
+    });
+}
+
+/// A retained PersistentVolume keeps its old claim after the namespace is deleted: free it so
+/// the next claim binds.
+fn release_volume() {
+    let pv = kubectl(&["get", "pv", "srvthreds-rabbitmq-data", "-o", "jsonpath={.status.phase}"]);
+    if String::from_utf8_lossy(&pv.stdout) == "Released" {
+        let out = kubectl(&["patch", "pv", "srvthreds-rabbitmq-data", "--type", "json", "-p", r#"[{"op":"remove","path":"/spec/claimRef"}]"#]);
+        assert!(out.status.success(), "{}", describe(&out));
+    }
+}
+
+fn with_images(cmd: &mut Command) -> &mut Command {
+    for (k, v) in test_image_vars() {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// `cargo xtask ARGS` against the cluster.
+fn k(args: &[&str]) -> Output {
+    with_images(xtask().args(args)).output().unwrap_or_else(|e| panic!("cannot run cargo xtask {args:?}: {e}"))
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = k(args);
+    assert!(out.status.success(), "cargo xtask {args:?} failed\n{}", describe(&out));
+    out
+}
+
+fn status_json(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--output", "json", "k8s", "status"];
+    args.extend_from_slice(extra);
+    let out = ok(&args);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("status is not JSON ({e})\n{}", describe(&out)))
+}
+
+fn workload<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["workloads"].as_array().unwrap().iter().find(|w| w["name"] == name).unwrap_or_else(|| panic!("no {name} in {status}"))
+}
+
+/// A copy of `infrastructure/` to change; the overlay keeps its name (and its apply set).
+fn infra_copy() -> (tempfile::TempDir, Utf8PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Utf8Path::from_path(dir.path()).unwrap().join("infrastructure");
+    let out = run(Command::new("cp").args(["-r", repo_root().join("infrastructure").as_str(), root.as_str()]));
+    assert!(out.status.success(), "{}", describe(&out));
+    (dir, root)
+}
+
+/// `GET /health` through `port`, raw HTTP/1.0.
+fn health(port: u16) -> Result<String, String> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(90))).map_err(|e| e.to_string())?;
+    stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+    if response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200") { Ok(response) } else { Err(response) }
+}
+
+/// A running `k8s port-forward`; killed on drop.
+struct Forward(std::process::Child);
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn port_forward(service: &str, local: u16, remote: u16) -> Forward {
+    let mut child = with_images(xtask().args(["k8s", "port-forward", service, &format!("{local}:{remote}")]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with(&format!("Forwarding from 127.0.0.1:{local} -> {service}:{remote}")), "port-forward printed {line:?}");
+    Forward(child)
+}
+
+#[test]
+fn minikube_overlay_lifecycle_on_a_real_cluster() {
+    let _serial = serial();
+    cluster();
+    // A clean start: nothing of an earlier run left.
+    ok(&["k8s", "delete", "--yes"]);
+    release_volume();
+
+    // Everything is new: diff says so with exit 1, and prints no secret value.
+    let diff = k(&["k8s", "diff"]);
+    assert_eq!(diff.status.code(), Some(1), "diff before the first apply\n{}", describe(&diff));
+    let text = stdout(&diff);
+    assert!(text.contains("--- deployment/srvthreds-engine (create)"), "{text}");
+    assert!(!text.contains("c3J2dGhyZWRz"), "a secret value leaked into the diff: {text}");
+
+    // Apply exits 0 only once everything rolled out and the Bootstrap Job completed.
+    let applied = ok(&["k8s", "apply", "--overlay", "minikube", "--wait-timeout", "300"]);
+    assert!(stdout(&applied).contains("apply ok: overlay minikube on context local-k8s"), "{}", describe(&applied));
+    let status = status_json(&["--overlay", "minikube"]);
+    assert_eq!(status["allReady"], true, "{status:#}");
+    for name in ["srvthreds-engine", "srvthreds-session-agent", "srvthreds-persistence-agent", "rabbitmq", "srvthreds-bootstrap"] {
+        let w = workload(&status, name);
+        assert_eq!(w["isReady"], true, "{name}: {w}");
+    }
+    assert_eq!(workload(&status, "srvthreds-bootstrap")["state"], "Complete");
+
+    // Nothing left to change: diff exits 0.
+    let diff = k(&["k8s", "diff"]);
+    assert_eq!(diff.status.code(), Some(0), "diff right after apply\n{}", describe(&diff));
+
+    // A health check through the port-forward, then again after the pod behind it is replaced.
+    let port = free_port();
+    let forward = port_forward("session-agent", port, 3000);
+    let first = health(port).unwrap_or_else(|e| panic!("health through the forward failed: {e}"));
+    assert!(first.contains("srvthreds-session-agent"), "{first}");
+    let deleted = kubectl(&["-n", "srvthreds", "delete", "pod", "-l", "app.kubernetes.io/name=srvthreds-session-agent", "--wait=true"]);
+    assert!(deleted.status.success(), "{}", describe(&deleted));
+    let second = health(port).unwrap_or_else(|e| panic!("health through the forward after the pod was replaced failed: {e}"));
+    assert!(second.contains("srvthreds-session-agent"), "{second}");
+    drop(forward);
+
+    // Logs of every pod of a workload, prefixed.
+    let logs = ok(&["k8s", "logs", "srvthreds-bootstrap"]);
+    assert!(stdout(&logs).lines().any(|l| l.starts_with("[srvthreds-bootstrap-")), "{}", describe(&logs));
+
+    // Scale up; the next apply takes the count back to the overlay's without --force-conflicts.
+    ok(&["k8s", "scale", "srvthreds-engine", "2"]);
+    let w = workload(&status_json(&[]), "srvthreds-engine").clone();
+    assert_eq!((w["desired"].as_i64(), w["ready"].as_i64()), (Some(2), Some(2)), "{w}");
+
+    // Change the engine's image (a second tag of the same build), then roll back by hand.
+    let tagged = run(Command::new("docker").args(["tag", "srvthreds-engine:dev", "srvthreds-engine:dev2"]));
+    assert!(tagged.status.success());
+    let loaded = run(Command::new(tools().join("load-images.sh")).arg("srvthreds-engine:dev2"));
+    assert!(loaded.status.success(), "{}", describe(&loaded));
+    let (_keep, infra) = infra_copy();
+    let kustomization = infra.join("k8s/overlays/minikube/kustomization.yaml");
+    let original = std::fs::read_to_string(&kustomization).unwrap();
+    let changed = original.replacen("  - name: srvthreds-engine\n    newTag: dev\n", "  - name: srvthreds-engine\n    newTag: dev2\n", 1);
+    assert_ne!(changed, original, "the image entry of the overlay changed shape");
+    std::fs::write(&kustomization, &changed).unwrap();
+    let applied = ok(&["--infra", infra.as_str(), "k8s", "apply"]);
+    assert!(stderr_of(&applied).contains("took fields back"), "the scaled replica count was not taken back\n{}", describe(&applied));
+    let w = workload(&status_json(&[]), "srvthreds-engine").clone();
+    assert_eq!(w["images"][0], "srvthreds-engine:dev2", "{w}");
+    assert_eq!(w["desired"], 1, "apply sets the overlay's replica count again: {w}");
+    let rolled = ok(&["k8s", "rollback", "srvthreds-engine"]);
+    assert!(stdout(&rolled).contains("rolled back deployment/srvthreds-engine"), "{}", describe(&rolled));
+    let w = workload(&status_json(&[]), "srvthreds-engine").clone();
+    assert_eq!((w["images"][0].as_str(), w["isReady"].as_bool()), (Some("srvthreds-engine:dev"), Some(true)), "{w}");
+
+    // An image that is not in the node: the apply fails fast and rolls itself back.
+    std::fs::write(&kustomization, original.replacen("  - name: srvthreds-engine\n    newTag: dev\n", "  - name: srvthreds-engine\n    newTag: not-loaded\n", 1)).unwrap();
+    let failed = k(&["--infra", infra.as_str(), "k8s", "apply", "--rollback-on-failure"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", describe(&failed));
+    let err = stderr_of(&failed);
+    assert!(err.contains("ErrImageNeverPull") && err.contains("rolled back: deployment/srvthreds-engine"), "{err}");
+    let w = workload(&status_json(&[]), "srvthreds-engine").clone();
+    assert_eq!((w["images"][0].as_str(), w["isReady"].as_bool()), (Some("srvthreds-engine:dev"), Some(true)), "{w}");
+
+    // Prune: the Ingress leaves a copy of the overlay, the apply deletes it from the cluster.
+    std::fs::write(&kustomization, original.replacen("  - ingress.yaml\n", "", 1)).unwrap();
+    let pruned = ok(&["--infra", infra.as_str(), "k8s", "apply"]);
+    assert!(stderr_of(&pruned).contains("ingress/session-agent pruned"), "{}", describe(&pruned));
+    let gone = kubectl(&["-n", "srvthreds", "get", "ingress", "session-agent"]);
+    assert!(!gone.status.success() && String::from_utf8_lossy(&gone.stderr).contains("NotFound"), "{}", describe(&gone));
+    // The repository's overlay still has it: diff shows it to create (exit 1).
+    let diff = k(&["k8s", "diff"]);
+    assert_eq!(diff.status.code(), Some(1), "{}", describe(&diff));
+    assert!(stdout(&diff).contains("--- ingress/session-agent (create)"), "{}", describe(&diff));
+
+    // The wrong-cluster guard: the prod overlay is refused on this context.
+    let (_keep2, cloud) = infra_copy();
+    std::fs::copy(cloud.join("k8s/overlays/prod/secrets.env.example"), cloud.join("k8s/overlays/prod/secrets.env")).unwrap();
+    let refused = k(&["--infra", cloud.as_str(), "k8s", "apply", "--overlay", "prod"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    assert!(stderr_of(&refused).contains("refusing to change context `local-k8s` through overlay `prod`"), "{}", describe(&refused));
+
+    // Delete waits until the namespace is gone.
+    let deleted = ok(&["k8s", "delete", "--yes"]);
+    assert!(stdout(&deleted).contains("deleted namespace srvthreds"), "{}", describe(&deleted));
+    let ns = kubectl(&["get", "namespace", "srvthreds"]);
+    assert!(!ns.status.success(), "namespace still there\n{}", describe(&ns));
+    release_volume();
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Applies a failure fixture; it must fail with `expect` (all of them) in the error, well before
+/// the deadline (the error is the reason, not "not rolled out after").
+fn must_fail_fast(fixture: &str, expect: &[&str]) {
+    let dir = repo_root().join("tests/fixtures/k8s").join(fixture);
+    let start = Instant::now();
+    let out = k(&["k8s", "apply", "--overlay", dir.as_str(), "--context", CONTEXT, "--wait-timeout", "600"]);
+    let took = start.elapsed();
+    let cleanup = k(&["k8s", "delete", "--overlay", dir.as_str(), "--context", CONTEXT, "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{fixture}: apply must fail\n{}", describe(&out));
+    let err = stderr_of(&out);
+    assert!(!err.contains("not rolled out after"), "{fixture}: failed only at the deadline\n{err}");
+    for e in expect {
+        assert!(err.contains(e), "{fixture}: `{e}` missing from the error (after {took:?})\n{err}");
+    }
+    assert!(cleanup.status.success(), "{}", describe(&cleanup));
+}
+
+#[test]
+fn rollouts_that_cannot_succeed_fail_fast_with_events_and_logs() {
+    let _serial = serial();
+    cluster();
+    must_fail_fast("crashloop", &["CrashLoopBackOff", "event: Warning BackOff", "log app: boom: MONGO_URI is not set"]);
+    must_fail_fast("missing-image", &["ErrImageNeverPull", "srvthreds-not-built:never", "event: Warning"]);
+    must_fail_fast("failing-job", &["the Job failed (BackoffLimitExceeded)", "log bootstrap: bootstrap: cannot load patterns"]);
+    must_fail_fast("never-ready", &["progress deadline exceeded", "Readiness probe failed", "log app: listening, never healthy"]);
+}
+
+#[test]
+fn undeclared_overlays_need_an_explicit_context() {
+    let _serial = serial();
+    cluster();
+    let dir = repo_root().join("tests/fixtures/k8s/crashloop");
+    let out = k(&["k8s", "apply", "--overlay", dir.as_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(stderr_of(&out).contains("declares no kube contexts"), "{}", describe(&out));
+    let ns = kubectl(&["get", "namespace", "srvthreds-fail-crashloop"]);
+    assert!(!ns.status.success(), "the refused apply changed the cluster\n{}", describe(&ns));
+}
