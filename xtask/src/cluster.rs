@@ -4,6 +4,9 @@
 //! Every entry point first makes sure it runs in a `full` build (re-running xtask through cargo
 //! otherwise), so other modules (minikube, deploy) may call them from any build.
 
+// Without `full` the bodies are not compiled, only the re-run through cargo.
+#![cfg_attr(not(feature = "full"), allow(unused_variables))]
+
 use std::process::ExitCode;
 
 use crate::Context;
@@ -68,6 +71,7 @@ pub fn delete(cx: &Context, args: &Delete) -> anyhow::Result<ExitCode> {
 }
 
 /// `LOCAL:REMOTE` or `PORT`.
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub fn parse_ports(ports: &str) -> anyhow::Result<(u16, u16)> {
     let parse = |p: &str| {
         p.trim()

@@ -1,4 +1,5 @@
-//! `cargo xtask config check`: every finding under the infrastructure tree.
+//! `cargo xtask config check`: every finding under the infrastructure tree (config files,
+//! Terraform cross-references, and every Kubernetes overlay's validation).
 
 use std::process::ExitCode;
 
@@ -26,6 +27,7 @@ pub fn run(cx: &Context, action: Config) -> anyhow::Result<ExitCode> {
 fn check(cx: &Context) -> anyhow::Result<ExitCode> {
     let mut diags = Infra::check(&cx.infra, &crate::load_options());
     diags.extend(terraform_findings(cx)?);
+    diags.extend(crate::validate::config_check(cx));
     let errors = diags.errors().count();
     let warnings = diags.warnings().count();
     if cx.out.is_json() {

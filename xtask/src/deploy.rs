@@ -4,15 +4,15 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use serde::Serialize;
 use stack_compose::Plan;
 use stack_config::Infra;
-use stack_config::deployment::Composing;
+use stack_config::deployment::{Composing, DeployCommand};
 use stack_config::infra::Resolved;
 
 use crate::Context;
-use crate::flags::Deploy;
+use crate::flags::{Apply, Delete, Deploy, Overlay, Target};
 use crate::local::{self, RunFlags};
 use crate::output::note;
 
@@ -52,14 +52,46 @@ pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        bail!(
-            "deployment `{short_name}` needs the Kubernetes cluster operations, which are not implemented yet; `--dry-run` shows its steps"
-        );
+        return kubernetes(cx, &infra, &resolved);
     }
     if cx.dry_run {
         return print_plan(cx, &resolved);
     }
     local::execute(cx, &infra, &resolved, RunFlags { volumes: args.volumes, remove_orphans: args.remove_orphans })
+}
+
+/// Runs a kubernetes deployment (`k8s_minikube`, `k8s_cloud`, their `d_` twins): the catalogue's
+/// pre-commands, then `k8s apply` (or `k8s delete`) of its overlay, then its post-commands. The
+/// kube context is the kubeconfig's current one, so the overlay's wrong-cluster guard applies.
+/// A delete does not ask again: naming a `d_` deployment is the confirmation (there is no `--yes`
+/// on `deploy`).
+fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Result<ExitCode> {
+    // The cluster operations need the Kubernetes backend: build it before anything changes.
+    let what = format!("deploy {} {}", resolved.environment.name, resolved.deployment.short_name);
+    if let Some(code) = crate::backend::ensure_full(&what)? {
+        return Ok(code);
+    }
+    let overlay = resolved.target.overlay.clone().context("a kubernetes deployment without an overlay")?;
+    let target = Target { overlay: Overlay { overlay }, context: None };
+    let redactor = resolved.vars.redactor();
+    let repo_root = infra.root.parent().map(|p| p.as_std_path().to_owned()).unwrap_or_else(|| ".".into());
+    let print = |l: &str| {
+        if !cx.quiet {
+            note(l)
+        }
+    };
+    stack_compose::hooks::run_commands(&resolved.target.pre_build_commands, &repo_root, &redactor, &print)?;
+    let code = match resolved.target.deploy_command {
+        DeployCommand::Delete => crate::cluster::delete(cx, &Delete { target, yes: true })?,
+        _ => crate::cluster::apply(
+            cx,
+            &Apply { target, force_conflicts: false, no_prune: false, no_wait: false, rollback_on_failure: false },
+        )?,
+    };
+    if code == ExitCode::SUCCESS {
+        stack_compose::hooks::run_commands(&resolved.target.post_build_commands, &repo_root, &redactor, &print)?;
+    }
+    Ok(code)
 }
 
 /// Prints the plan of a docker deployment, as text or one JSON document.

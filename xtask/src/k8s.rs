@@ -96,7 +96,10 @@ pub fn prepare(cx: &Context, overlay: &str, purpose: Purpose) -> anyhow::Result<
         .collect();
     let env = name.as_deref().and_then(|n| environment_of_overlay(cx, n));
     let (infra, _) = stack_config::Infra::load(&cx.infra, &crate::load_options()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let vars = env.as_deref().map(|e| infra.vars(e)).transpose().map_err(|d| anyhow::anyhow!("{d}"))?;
+    let vars = match env.as_deref() {
+        Some(e) => Some(infra.vars(e).map_err(|d| anyhow::anyhow!("{d}"))?),
+        None => None,
+    };
     let real = vars.as_ref().filter(|v| v.source.as_ref().is_some_and(|s| !s.as_str().ends_with(".example")));
     let mut text = String::from("# Written by cargo xtask for this render only; never committed.\n");
     match real {
@@ -120,7 +123,10 @@ pub fn prepare(cx: &Context, overlay: &str, purpose: Purpose) -> anyhow::Result<
             dir.join("secrets.env")
         ),
         None => {
-            crate::output::note(&format!("note: {} is missing: rendering with the placeholder values of {example}", dir.join("secrets.env")));
+            crate::output::note(&format!(
+                "note: {} is missing: rendering with the placeholder values of {example}",
+                dir.join("secrets.env")
+            ));
             for k in &keys {
                 text.push_str(&format!("{k}=\n"));
             }

@@ -45,7 +45,12 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn connect() -> anyhow::Result<Engine> {
-    Ok(Engine::connect(&EngineOptions::from_env(&|k| std::env::var(k).ok())).await?)
+    Ok(Engine::connect(&process_engine()).await?)
+}
+
+/// The engine the process environment names (`DOCKER_HOST`, ...), as the Docker CLI finds it.
+fn process_engine() -> EngineOptions {
+    EngineOptions::from_env(&|k| std::env::var(k).ok())
 }
 
 /// Loads the tree and resolves `short_name` in `env`, printing warnings.
@@ -62,6 +67,12 @@ pub fn resolve(cx: &Context, env: &str, short_name: &str) -> anyhow::Result<(Inf
 
 /// Runs a resolved docker deployment: pre-commands, the compose action, post-commands.
 pub fn execute(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags) -> anyhow::Result<ExitCode> {
+    execute_on(cx, infra, resolved, flags, &process_engine())
+}
+
+/// [`execute`] on the engine `engine` instead of the process environment's: `minikube up` builds
+/// the images with minikube's Docker daemon this way.
+pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags, engine: &EngineOptions) -> anyhow::Result<ExitCode> {
     let project = resolved.compose.as_ref().context("not a docker deployment")?;
     let redactor = resolved.vars.redactor();
     let repo_root = infra.root.parent().map(|p| p.as_std_path().to_owned()).unwrap_or_else(|| ".".into());
@@ -82,7 +93,7 @@ pub fn execute(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags
     };
     let rt = runtime()?;
     let code = rt.block_on(async {
-        let engine = connect().await?;
+        let engine = Engine::connect(engine).await?;
         let work = async {
             match resolved.target.deploy_command {
                 DeployCommand::Up => {

@@ -9,9 +9,10 @@ mod flags;
 mod health;
 mod k8s;
 mod local;
+mod minikube;
 mod output;
-mod pending;
 mod terraform;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -85,10 +86,10 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Command::TestImages => local::test_images(&cx),
         Command::Bench { what: flags::Bench::Compose { runs } } => local::bench_compose(&cx, runs),
         Command::Health(args) => health::run(&cx, args),
-        Command::Minikube { action } => pending::minikube(action),
+        Command::Minikube { action } => minikube::run(&cx, action),
         Command::K8s { action } => match action {
             flags::K8s::Render(args) => k8s::render(&cx, args),
-            flags::K8s::Validate(args) => pending::not_yet(&format!("k8s validate --overlay {}", args.overlay), "the Kubernetes driver"),
+            flags::K8s::Validate(args) => validate::run(&cx, &args),
             flags::K8s::Diff(args) => cluster::diff(&cx, &args),
             flags::K8s::Apply(args) => cluster::apply(&cx, &args),
             flags::K8s::Status(args) => cluster::status(&cx, &args),
@@ -135,7 +136,8 @@ fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
-        (false, 1) => "debug",
+        // The HTTP and TLS stacks under kube and bollard log every request at debug.
+        (false, 1) => "debug,hyper=info,hyper_util=info,tower=info,rustls=info,h2=info,kube_client=info",
         (false, _) => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("XTASK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));

@@ -2,10 +2,15 @@
 //!
 //! This crate is being built up issue by issue; what exists is listed in `ARCHITECTURE.md`.
 //!
+//! - [`minikube`]: the steps of `minikube up|down|status` with their exact commands, and
+//!   parsers for minikube's `status` and `docker-env` output (pure data; xtask runs them).
+//!
 //! # Features
 //!
 //! - `cluster` (off by default): talking to a live API server through `kube` (rustls with the
 //!   `ring` provider, the one TLS stack of the workspace): [`cluster::connect`].
+//! - `schema` (off by default, part of `cluster`): [`validate::schema`] decodes rendered objects
+//!   into their `k8s-openapi` types; the lints of [`validate::lint`] need no feature.
 //!
 //! `k8s-openapi` needs exactly one Kubernetes version feature, and a library never picks it: the
 //! final binary does (xtask enables `k8s-openapi/v1_33`). To build, lint or test this crate alone
@@ -23,7 +28,9 @@
 pub mod cluster;
 mod error;
 pub mod guard;
+pub mod minikube;
 pub mod plan;
 pub mod render;
+pub mod validate;
 
 pub use error::{BoxError, Error, Result};

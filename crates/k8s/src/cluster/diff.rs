@@ -120,10 +120,8 @@ fn normalize(mut object: Value, other: Option<&Value>, secret: bool, side: &str)
     }
     if secret {
         // Values also hide in kubectl's last-applied annotation and in stringData.
-        if let Some(annotations) = object.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
-            if let Some(v) = annotations.get_mut("kubectl.kubernetes.io/last-applied-configuration") {
-                *v = Value::String("***".to_owned());
-            }
+        if let Some(v) = object.pointer_mut("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration") {
+            *v = Value::String("***".to_owned());
         }
         if let Some(data) = object.get_mut("stringData").and_then(Value::as_object_mut) {
             for value in data.values_mut() {
