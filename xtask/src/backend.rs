@@ -2,6 +2,7 @@
 //! that needs them re-runs xtask through cargo with that feature, so `cargo xtask` stays quick to
 //! build for the everyday Docker commands.
 
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
@@ -9,7 +10,7 @@ use anyhow::{Context, bail};
 use crate::output::note;
 
 /// Set on the re-run so a build that still lacks the feature fails instead of looping.
-const REEXEC_GUARD: &str = "SRVTHREDS_XTASK_REEXEC";
+pub const REEXEC_GUARD: &str = "SRVTHREDS_XTASK_REEXEC";
 
 /// `None` when this binary has the backends; otherwise runs the same arguments through a
 /// `--features full` build and returns its exit code.
@@ -22,17 +23,33 @@ pub fn ensure_full(what: &str) -> anyhow::Result<Option<ExitCode>> {
             "`{what}` needs the `full` feature, and the rebuilt xtask still lacks it\n  help: run `cargo run --package xtask --features full -- ...` directly"
         );
     }
-    let cargo = std::env::var_os("CARGO").map(Into::into).map_or_else(|| which::which("cargo"), Ok).context("cannot find cargo to rebuild xtask with the Kubernetes/AWS backends\n  help: install Rust with rustup, or run `cargo run --package xtask --features full -- ...`")?;
-    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
     note(&format!(
         "note: `{what}` needs the Kubernetes/AWS backends: running xtask with --features full (the first build takes several minutes)"
     ));
-    let status = Command::new(cargo)
-        .args(["run", "--quiet", "--manifest-path", manifest, "--package", "xtask", "--features", "full", "--"])
-        .args(std::env::args_os().skip(1))
-        .env(REEXEC_GUARD, "1")
-        .status()
-        .context("running cargo to rebuild xtask")?;
+    let status = full_command()?.args(std::env::args_os().skip(1)).status().context("running cargo to rebuild xtask")?;
     let code = status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1));
     Ok(Some(ExitCode::from(code)))
+}
+
+/// `cargo run ... --package xtask --features full --` (arguments to follow), with the re-run
+/// guard set.
+///
+/// The full build gets its own target directory (`<target>/full`): both builds produce the
+/// same `xtask` binary file, so in one directory every switch between them recompiles and
+/// relinks xtask (over a minute here); apart, both stay fresh.
+pub fn full_command() -> anyhow::Result<Command> {
+    let cargo = std::env::var_os("CARGO").map(Into::into).map_or_else(|| which::which("cargo"), Ok).context("cannot find cargo to rebuild xtask with the Kubernetes/AWS backends\n  help: install Rust with rustup, or run `cargo run --package xtask --features full -- ...`")?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::env::current_dir().context("reading the current directory")?.join(dir),
+        None => workspace.join("target"),
+    };
+    let mut command = Command::new(cargo);
+    command
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(workspace.join("Cargo.toml"))
+        .args(["--package", "xtask", "--features", "full", "--"])
+        .env("CARGO_TARGET_DIR", target.join("full"))
+        .env(REEXEC_GUARD, "1");
+    Ok(command)
 }

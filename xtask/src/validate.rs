@@ -2,7 +2,7 @@
 //! and the `k8s-openapi` schema check of the `full` build); and the same checks as diagnostics of
 //! `config check`, which runs in the plain build and gets the schema findings from a `full` run.
 
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 
 use anyhow::Context as _;
 use camino::{Utf8Path, Utf8PathBuf};
@@ -12,13 +12,13 @@ use stack_config::{Diagnostic, Diagnostics};
 use stack_k8s::validate::{Finding, LintProfile};
 
 use crate::Context;
+use crate::backend::REEXEC_GUARD;
 use crate::flags::Overlay;
 
 /// Set on `config check`'s `full` re-run: it lints natively, so the re-run reports only the
 /// schema findings (no finding twice).
 const SCHEMA_ONLY: &str = "SRVTHREDS_VALIDATE_SCHEMA_ONLY";
 /// backend.rs's re-run guard: a `full` build that still lacks the feature fails, never loops.
-const REEXEC_GUARD: &str = "SRVTHREDS_XTASK_REEXEC";
 
 /// What `k8s validate` prints as JSON, and what `config check` reads back from its re-run.
 #[derive(Debug, Serialize, Deserialize)]
@@ -247,15 +247,11 @@ fn schema_in_full_build(cx: &Context) -> anyhow::Result<Report> {
     if std::env::var_os(REEXEC_GUARD).is_some() {
         anyhow::bail!("this is already a re-run of xtask, and it lacks the `full` feature");
     }
-    let cargo = std::env::var_os("CARGO").map(Into::into).map_or_else(|| which::which("cargo"), Ok).context("cannot find cargo")?;
-    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
     crate::output::note(
         "note: checking the Kubernetes schemas with xtask --features full (the first build of that feature takes several minutes)",
     );
-    let output = Command::new(cargo)
-        .args(["run", "--quiet", "--manifest-path", manifest, "--package", "xtask", "--features", "full", "--"])
+    let output = crate::backend::full_command()?
         .args(["--infra", cx.infra.as_str(), "--output", "json", "k8s", "validate", "--overlay", "all"])
-        .env(REEXEC_GUARD, "1")
         .env(SCHEMA_ONLY, "1")
         .stdin(Stdio::null())
         .output()

@@ -66,6 +66,17 @@ pub async fn diff(resolver: &mut Resolver, objects: &[Value], default_ns: &str, 
                 });
                 continue;
             }
+            // The namespace does not exist yet (the dry run of its creation persists nothing):
+            // the object will be created as rendered.
+            Err(e) if live.is_none() && status_of(&e).is_some_and(|(c, m)| c == 404 && m.starts_with("namespaces ")) => {
+                let text = to_lines(&normalize(object.clone(), None, r.kind == "Secret" && r.api_version == "v1", "after"));
+                let diff = format!(
+                    "# namespace not created yet: as rendered, before server defaults\n{}",
+                    text.lines().map(|l| format!("+{l}\n")).collect::<String>()
+                );
+                out.push(ObjectDiff { object: r, change: Change::Create, diff });
+                continue;
+            }
             Err(e) => {
                 return Err(match status_of(&e) {
                     Some((_, message)) => {

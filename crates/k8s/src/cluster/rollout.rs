@@ -33,6 +33,9 @@ const FATAL_WAITING: &[&str] = &[
     "RunContainerError",
 ];
 
+/// The state of a workload whose controller has not yet observed its newest generation.
+const NOT_OBSERVED: &str = "waiting for the controller to observe the new spec";
+
 /// Log lines of a failing pod put into the error.
 const LOG_LINES: i64 = 20;
 /// Events of a failing pod put into the error.
@@ -140,7 +143,9 @@ pub async fn check(client: &kube::Client, w: &Workload) -> Result<State> {
         WorkloadKind::StatefulSet => statefulset_state(client, w).await?,
         WorkloadKind::Job => job_state(client, w).await?,
     };
-    if let State::Progressing(_) = &state {
+    // Until the controller has seen the new spec, the "current" pods are still the old ones:
+    // judging them would blame the previous revision (a rollback right after a failure).
+    if matches!(&state, State::Progressing(why) if why != NOT_OBSERVED) {
         for pod in pods_of(client, w).await? {
             if let Some((container, reason, message)) = fatal_waiting(&pod) {
                 let name = pod.metadata.name.clone().unwrap_or_default();
@@ -166,7 +171,7 @@ async fn deployment_state(client: &kube::Client, w: &Workload) -> Result<State> 
     };
     let status = d.status.clone().unwrap_or_default();
     if d.metadata.generation > status.observed_generation {
-        return Ok(State::Progressing("waiting for the controller to observe the new spec".to_owned()));
+        return Ok(State::Progressing(NOT_OBSERVED.to_owned()));
     }
     if let Some(c) =
         status.conditions.iter().flatten().find(|c| c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"))
@@ -204,7 +209,7 @@ async fn statefulset_state(client: &kube::Client, w: &Workload) -> Result<State>
     };
     let status = s.status.clone().unwrap_or_default();
     if status.observed_generation.is_none() || s.metadata.generation > status.observed_generation {
-        return Ok(State::Progressing("waiting for the controller to observe the new spec".to_owned()));
+        return Ok(State::Progressing(NOT_OBSERVED.to_owned()));
     }
     let desired = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let ready = status.ready_replicas.unwrap_or(0);
