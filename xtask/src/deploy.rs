@@ -73,14 +73,7 @@ fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Resul
     }
     let overlay = resolved.target.overlay.clone().context("a kubernetes deployment without an overlay")?;
     let target = Target { overlay: Overlay { overlay }, context: None };
-    let redactor = resolved.vars.redactor();
-    let repo_root = infra.root.parent().map(|p| p.as_std_path().to_owned()).unwrap_or_else(|| ".".into());
-    let print = |l: &str| {
-        if !cx.quiet {
-            note(l)
-        }
-    };
-    stack_compose::hooks::run_commands(&resolved.target.pre_build_commands, &repo_root, &redactor, &print)?;
+    local::run_hooks(cx, infra, resolved, local::Hooks::Pre)?;
     let code = match resolved.target.deploy_command {
         DeployCommand::Delete => crate::cluster::delete(cx, &Delete { target, yes: true })?,
         _ => crate::cluster::apply(
@@ -89,7 +82,7 @@ fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Resul
         )?,
     };
     if code == ExitCode::SUCCESS {
-        stack_compose::hooks::run_commands(&resolved.target.post_build_commands, &repo_root, &redactor, &print)?;
+        local::run_hooks(cx, infra, resolved, local::Hooks::Post)?;
     }
     Ok(code)
 }

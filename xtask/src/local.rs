@@ -70,18 +70,36 @@ pub fn execute(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags
     execute_on(cx, infra, resolved, flags, &process_engine())
 }
 
-/// [`execute`] on the engine `engine` instead of the process environment's: `minikube up` builds
-/// the images with minikube's Docker daemon this way.
-pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags, engine: &EngineOptions) -> anyhow::Result<ExitCode> {
-    let project = resolved.compose.as_ref().context("not a docker deployment")?;
-    let redactor = resolved.vars.redactor();
+/// Which commands of a catalogue entry.
+#[derive(Debug, Clone, Copy)]
+pub enum Hooks {
+    Pre,
+    Post,
+}
+
+/// Runs a catalogue entry's pre- or post-commands from the repository root, secrets redacted in
+/// what they print.
+pub fn run_hooks(cx: &Context, infra: &Infra, resolved: &Resolved, which: Hooks) -> anyhow::Result<()> {
+    let commands = match which {
+        Hooks::Pre => &resolved.target.pre_build_commands,
+        Hooks::Post => &resolved.target.post_build_commands,
+    };
     let repo_root = infra.root.parent().map(|p| p.as_std_path().to_owned()).unwrap_or_else(|| ".".into());
     let print = |l: &str| {
         if !cx.quiet {
             note(l)
         }
     };
-    stack_compose::hooks::run_commands(&resolved.target.pre_build_commands, &repo_root, &redactor, &print)?;
+    stack_compose::hooks::run_commands(commands, &repo_root, &resolved.vars.redactor(), &print)?;
+    Ok(())
+}
+
+/// [`execute`] on the engine `engine` instead of the process environment's: `minikube up` builds
+/// the images with minikube's Docker daemon this way.
+pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags, engine: &EngineOptions) -> anyhow::Result<ExitCode> {
+    let project = resolved.compose.as_ref().context("not a docker deployment")?;
+    let redactor = resolved.vars.redactor();
+    run_hooks(cx, infra, resolved, Hooks::Pre)?;
     let lookup = |k: &str| resolved.vars.get(k);
     let stack = Stack { name: &resolved.project_name, project, services: &resolved.services, lookup: &lookup, redactor: &redactor };
     let progress = Lines { verbose: cx.verbose, quiet: cx.quiet };
@@ -153,7 +171,7 @@ pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFl
         }
     })?;
     if code == ExitCode::SUCCESS {
-        stack_compose::hooks::run_commands(&resolved.target.post_build_commands, &repo_root, &redactor, &print)?;
+        run_hooks(cx, infra, resolved, Hooks::Post)?;
     }
     Ok(code)
 }

@@ -18,7 +18,6 @@ use crate::flags::Overlay;
 /// Set on `config check`'s `full` re-run: it lints natively, so the re-run reports only the
 /// schema findings (no finding twice).
 const SCHEMA_ONLY: &str = "SRVTHREDS_VALIDATE_SCHEMA_ONLY";
-/// backend.rs's re-run guard: a `full` build that still lacks the feature fails, never loops.
 
 /// What `k8s validate` prints as JSON, and what `config check` reads back from its re-run.
 #[derive(Debug, Serialize, Deserialize)]
