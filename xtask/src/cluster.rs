@@ -89,7 +89,6 @@ pub fn parse_ports(ports: &str) -> anyhow::Result<(u16, u16)> {
 
 #[cfg(feature = "full")]
 mod live {
-    use std::collections::BTreeMap;
     use std::future::Future;
     use std::io::IsTerminal as _;
     use std::net::SocketAddr;
@@ -178,7 +177,7 @@ mod live {
         let applyset = prepared.name.clone().unwrap_or_else(|| prepared.dir.file_name().unwrap_or("overlay").to_owned());
         let (client, info) = stack_k8s::cluster::connect(target.context.as_deref()).await?;
         if mutating {
-            let allowed = allowed_contexts(cx, prepared.name.as_deref());
+            let allowed = allowed_contexts(cx, prepared.name.as_deref())?;
             let choice = if target.context.is_some() { ContextChoice::Explicit } else { ContextChoice::Current };
             let overlay = prepared.name.clone().unwrap_or_else(|| target.overlay.overlay.clone());
             guard::check(&overlay, &allowed, info.context.as_deref(), choice)?;
@@ -186,22 +185,11 @@ mod live {
         Ok(Session { prepared, objects, namespace, applyset, client, info })
     }
 
-    /// The kube contexts the overlay declares: `kubeContexts` of the environments (and of the
-    /// minikube settings) whose overlay it is.
-    fn allowed_contexts(cx: &Context, overlay: Option<&str>) -> Vec<String> {
-        let Some(overlay) = overlay else { return Vec::new() };
-        let Ok((infra, _)) = stack_config::Infra::load(&cx.infra, &crate::load_options()) else { return Vec::new() };
-        let mut allowed: Vec<String> = infra
-            .environments
-            .environments
-            .values()
-            .filter(|e| e.overlay.as_deref() == Some(overlay))
-            .flat_map(|e| e.kube_contexts.iter().cloned())
-            .collect();
-        if let Some(m) = infra.environments.minikube.as_ref().filter(|m| m.overlay == overlay) {
-            allowed.extend(m.kube_contexts.iter().cloned());
-        }
-        allowed
+    /// The kube contexts the overlay declares (none for an overlay given as a path).
+    fn allowed_contexts(cx: &Context, overlay: Option<&str>) -> anyhow::Result<Vec<String>> {
+        let Some(overlay) = overlay else { return Ok(Vec::new()) };
+        let (infra, _) = stack_config::Infra::load(&cx.infra, &crate::load_options())?;
+        Ok(infra.environments.kube_contexts_for(overlay))
     }
 
     /// Runs `fut` on a fresh runtime; Ctrl-C ends it as an interruption (exit 130).
@@ -257,14 +245,7 @@ mod live {
             let objects = k8s_apply::prepare(&s.objects, &s.applyset, &recorded)?;
             let workloads = s.workloads();
             // Revisions before the change, for --rollback-on-failure.
-            let mut before: BTreeMap<String, i64> = BTreeMap::new();
-            if args.rollback_on_failure {
-                for w in workloads.iter().filter(|w| w.kind == WorkloadKind::Deployment) {
-                    if let Some(r) = workload::deployment_revision(&s.client, &w.namespace, &w.name).await? {
-                        before.insert(w.name.clone(), r);
-                    }
-                }
-            }
+            let before = if args.rollback_on_failure { workload::revisions(&s.client, &workloads).await? } else { Vec::new() };
             let options =
                 ApplyOptions { applyset: s.applyset.clone(), force_conflicts: args.force_conflicts, prune: !args.no_prune, dry_run: false };
             let mut print = |a: &Applied| {
@@ -287,20 +268,14 @@ mod live {
             if waited {
                 progress(cx, &format!("waiting for {} workloads (up to {}s)", workloads.len(), cx.wait_timeout));
                 if let Err(e) = wait(cx, &s.client, &workloads).await {
-                    if args.rollback_on_failure {
-                        for (name, revision) in &before {
-                            let w = s.workload(name)?;
-                            let now = workload::deployment_revision(&s.client, &w.namespace, &w.name).await?.unwrap_or(*revision);
-                            if now != *revision {
-                                let (from, to) = workload::rollback(&s.client, &w, Some(*revision)).await?;
-                                progress(cx, &format!("  rolled back {w} from revision {from} to {to}"));
-                                rolled_back.push(format!("{w} {from}->{to}"));
-                            }
-                        }
-                        let back: Vec<Workload> = workloads.iter().filter(|w| before.contains_key(&w.name)).cloned().collect();
-                        if !rolled_back.is_empty() {
-                            wait(cx, &s.client, &back).await.context("waiting for the rollback")?;
-                        }
+                    let rolled = workload::roll_back_changed(&s.client, &before).await?;
+                    for (w, from, to) in &rolled {
+                        progress(cx, &format!("  rolled back {w} from revision {from} to {to}"));
+                        rolled_back.push(format!("{w} {from}->{to}"));
+                    }
+                    if !rolled.is_empty() {
+                        let back: Vec<Workload> = rolled.into_iter().map(|(w, _, _)| w).collect();
+                        wait(cx, &s.client, &back).await.context("waiting for the rollback")?;
                     }
                     failure = Some(e);
                 }

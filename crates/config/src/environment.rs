@@ -115,6 +115,21 @@ impl Vars {
 }
 
 impl Environments {
+    /// The kube contexts overlay `overlay` may be applied to: the `kubeContexts` of the
+    /// environments whose overlay it is, and of the minikube settings when it is theirs.
+    pub fn kube_contexts_for(&self, overlay: &str) -> Vec<String> {
+        let mut allowed: Vec<String> = self
+            .environments
+            .values()
+            .filter(|e| e.overlay.as_deref() == Some(overlay))
+            .flat_map(|e| e.kube_contexts.iter().cloned())
+            .collect();
+        if let Some(m) = self.minikube.as_ref().filter(|m| m.overlay == overlay) {
+            allowed.extend(m.kube_contexts.iter().cloned());
+        }
+        allowed
+    }
+
     /// Parses `environments.json` from its text.
     pub fn parse(file: &Utf8Path, text: &str) -> (Environments, Diagnostics) {
         let mut diags = Diagnostics::new();
@@ -283,4 +298,27 @@ fn decode_minikube(ctx: &mut Ctx<'_>, n: &Node, field: &str) -> Option<Minikube>
         namespace: s(ctx, "namespace", "srvthreds"),
         port_forward,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kube_contexts_come_from_the_environments_and_the_minikube_settings_of_an_overlay() {
+        let text = r#"{
+  "environments": {
+    "prod": {"description": "p", "kind": "cloud", "envFile": "env/prod.env", "cluster": {"name": "c", "region": "r"},
+             "overlay": "prod", "kubeContexts": ["srvthreds-prod", "arn:aws:eks:*:cluster/srvthreds-prod"], "confirm": true},
+    "local": {"description": "l", "kind": "docker", "project": "srvthreds", "envFile": "env/local.env"}
+  },
+  "minikube": {"profile": "minikube", "driver": "docker", "cpus": 2, "memoryMb": 4096, "diskSize": "20g", "addons": [],
+               "overlay": "minikube", "kubeContexts": ["minikube", "local-k8s"], "namespace": "srvthreds"}
+}"#;
+        let (envs, diags) = Environments::parse(Utf8Path::new("environments.json"), text);
+        assert_eq!(diags.errors().count(), 0, "{diags:?}");
+        assert_eq!(envs.kube_contexts_for("prod"), ["srvthreds-prod", "arn:aws:eks:*:cluster/srvthreds-prod"]);
+        assert_eq!(envs.kube_contexts_for("minikube"), ["minikube", "local-k8s"]);
+        assert!(envs.kube_contexts_for("staging").is_empty());
+    }
 }

@@ -186,6 +186,32 @@ pub async fn deployment_revision(client: &kube::Client, namespace: &str, name: &
     Ok(d.and_then(|d| d.metadata.annotations?.get(REVISION)?.parse().ok()))
 }
 
+/// The current revision of each Deployment among `workloads` that exists: what
+/// [`roll_back_changed`] returns to after a failed rollout.
+pub async fn revisions(client: &kube::Client, workloads: &[Workload]) -> Result<Vec<(Workload, i64)>> {
+    let mut out = Vec::new();
+    for w in workloads.iter().filter(|w| w.kind == WorkloadKind::Deployment) {
+        if let Some(revision) = deployment_revision(client, &w.namespace, &w.name).await? {
+            out.push((w.clone(), revision));
+        }
+    }
+    Ok(out)
+}
+
+/// Rolls every Deployment whose revision moved away from the one in `before` back to it
+/// (`apply --rollback-on-failure`). Returns each rolled-back workload with (from, to).
+pub async fn roll_back_changed(client: &kube::Client, before: &[(Workload, i64)]) -> Result<Vec<(Workload, i64, i64)>> {
+    let mut rolled = Vec::new();
+    for (w, revision) in before {
+        let now = deployment_revision(client, &w.namespace, &w.name).await?.unwrap_or(*revision);
+        if now != *revision {
+            let (from, to) = rollback(client, w, Some(*revision)).await?;
+            rolled.push((w.clone(), from, to));
+        }
+    }
+    Ok(rolled)
+}
+
 /// Rolls a Deployment back, as `kubectl rollout undo`: its pod template becomes that of the
 /// ReplicaSet of revision `to` (default: the newest revision before the current one).
 /// Returns (from, to) revisions.
