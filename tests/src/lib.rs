@@ -182,3 +182,69 @@ pub fn stderr(out: &Output) -> String {
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A copy of `infrastructure/` in a temporary directory (removed on drop), for tests that break
+/// or change it; xtask runs against it with `--infra`, the compose build context
+/// (`SRVTHREDS_BUILD_CONTEXT`) kept at the real repository.
+#[derive(Debug)]
+pub struct InfraCopy {
+    dir: tempfile::TempDir,
+}
+
+impl InfraCopy {
+    pub fn new() -> InfraCopy {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(repo_root().join("infrastructure").as_std_path(), &dir.path().join("infrastructure"));
+        InfraCopy { dir }
+    }
+
+    /// The copy's `infrastructure/` directory.
+    pub fn root(&self) -> Utf8PathBuf {
+        Utf8PathBuf::from_path_buf(self.dir.path().join("infrastructure")).expect("a UTF-8 temporary directory")
+    }
+
+    /// Rewrites one file of the copy with `f`.
+    pub fn edit(&self, rel: &str, f: impl FnOnce(String) -> String) {
+        let path = self.root().join(rel);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        std::fs::write(&path, f(text)).expect("write");
+    }
+
+    /// Replaces `from` (which must occur) by `to` in one file of the copy.
+    pub fn replace(&self, rel: &str, from: &str, to: &str) {
+        self.edit(rel, |text| {
+            assert!(text.contains(from), "{rel} lacks {from:?}");
+            text.replacen(from, to, 1)
+        });
+    }
+
+    /// `cargo xtask --infra <copy> ARGS`, not run yet.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = xtask();
+        cmd.arg("--infra").arg(self.root().as_str()).args(args).env("SRVTHREDS_BUILD_CONTEXT", repo_root().as_str());
+        cmd
+    }
+
+    /// `cargo xtask --infra <copy> ARGS`, run.
+    pub fn xtask(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run xtask")
+    }
+}
+
+impl Default for InfraCopy {
+    fn default() -> Self {
+        InfraCopy::new()
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}

@@ -1,55 +1,7 @@
 //! `cargo xtask config check` and `deploy --dry-run` on the real tree and on broken copies of it:
 //! every malformed input is a non-zero exit naming the file and line, never a panic.
 
-use std::path::Path;
-
-use stack_tests::{describe, repo_root, run_xtask};
-
-/// A copy of `infrastructure/` in a temporary directory, with the build context the compose
-/// files point at (`SRVTHREDS_BUILD_CONTEXT`) kept at the real repository.
-struct Tree {
-    dir: tempfile::TempDir,
-}
-
-impl Tree {
-    fn new() -> Tree {
-        let dir = tempfile::tempdir().expect("tempdir");
-        copy_dir(repo_root().join("infrastructure").as_std_path(), &dir.path().join("infrastructure"));
-        Tree { dir }
-    }
-
-    fn root(&self) -> String {
-        self.dir.path().join("infrastructure").display().to_string()
-    }
-
-    fn edit(&self, rel: &str, f: impl FnOnce(String) -> String) {
-        let path = self.dir.path().join("infrastructure").join(rel);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        std::fs::write(&path, f(text)).expect("write");
-    }
-
-    /// Runs `cargo xtask --infra <copy> ARGS`, with the build context pointed at the repository.
-    fn xtask(&self, args: &[&str]) -> std::process::Output {
-        let root = self.root();
-        let mut all = vec!["--infra", root.as_str()];
-        all.extend_from_slice(args);
-        let mut cmd = stack_tests::xtask();
-        cmd.args(&all).env("SRVTHREDS_BUILD_CONTEXT", repo_root().as_str());
-        cmd.output().expect("run xtask")
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
+use stack_tests::{InfraCopy, describe, repo_root, run_xtask};
 
 /// Asserts a failing run whose stderr or stdout contains each of `expected`, and no panic.
 fn assert_fails_with(out: &std::process::Output, expected: &[&str]) {
@@ -125,7 +77,7 @@ fn environment_not_allowed_for_the_deployment() {
 
 #[test]
 fn wrong_type_names_file_line_and_field() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.edit("config/containerDeploymentConfig.json", |t| t.replacen("\"environments\": [", "\"environments\": 7, \"x\": [", 1));
     let out = tree.xtask(&["config", "check"]);
     assert_fails_with(&out, &["containerDeploymentConfig.json:", "`deployments[0].environments`: expected a list, found a number"]);
@@ -133,7 +85,7 @@ fn wrong_type_names_file_line_and_field() {
 
 #[test]
 fn invalid_json_names_line_and_column() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.edit("config/environments.json", |t| t.replacen('}', "},", 1));
     let out = tree.xtask(&["config", "check"]);
     assert_fails_with(&out, &["environments.json:", "invalid JSON"]);
@@ -141,7 +93,7 @@ fn invalid_json_names_line_and_column() {
 
 #[test]
 fn dependency_cycle_is_reported() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     // The bootstrap job now also waits for the engine, which waits for the bootstrap job.
     tree.edit("local/compose/docker-compose-services.yml", |t| {
         let at = t.find("  srvthreds-bootstrap:\n").expect("bootstrap service");
@@ -157,7 +109,7 @@ fn dependency_cycle_is_reported() {
 
 #[test]
 fn duplicate_host_port_is_reported() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.edit("env/local.env.example", |t| t.replace("REDIS_PORT=6379", "REDIS_PORT=27017"));
     let out = tree.xtask(&["deploy", "local", "s_a_dbs", "--dry-run"]);
     assert_fails_with(&out, &["docker-compose-db.yml:", "host port 27017/tcp is already bound by service `mongo`"]);
@@ -165,15 +117,15 @@ fn duplicate_host_port_is_reported() {
 
 #[test]
 fn missing_compose_file_is_reported() {
-    let tree = Tree::new();
-    std::fs::remove_file(Path::new(&tree.root()).join("local/compose/docker-compose-services.yml")).expect("rm");
+    let tree = InfraCopy::new();
+    std::fs::remove_file(tree.root().join("local/compose/docker-compose-services.yml")).expect("rm");
     let out = tree.xtask(&["config", "check"]);
     assert_fails_with(&out, &["containerDeploymentConfig.json:", "file `local/compose/docker-compose-services.yml` not found"]);
 }
 
 #[test]
 fn unterminated_interpolation_is_reported() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.edit("local/compose/docker-compose-db.yml", |t| t.replacen("${MONGO_IMAGE:-mongo:7.0}", "${MONGO_IMAGE:-mongo:7.0", 1));
     let out = tree.xtask(&["config", "check"]);
     assert_fails_with(&out, &["docker-compose-db.yml:", "`services.mongo.image`", "unterminated `${`"]);
@@ -181,7 +133,7 @@ fn unterminated_interpolation_is_reported() {
 
 #[test]
 fn invalid_yaml_names_line() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.edit("local/compose/docker-compose-db.yml", |t| t.replacen("services:\n", "services:\n  - [unclosed\n", 1));
     let out = tree.xtask(&["config", "check"]);
     assert_fails_with(&out, &["docker-compose-db.yml:", "invalid YAML"]);
@@ -189,7 +141,7 @@ fn invalid_yaml_names_line() {
 
 #[test]
 fn unsupported_compose_key_is_a_warning_naming_it() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.edit("local/compose/docker-compose-db.yml", |t| t.replacen("  redis:\n", "  redis:\n    tmpfs: /run\n", 1));
     let out = tree.xtask(&["config", "check"]);
     assert!(out.status.success(), "a warning must not fail the check\n{}", describe(&out));
@@ -206,7 +158,7 @@ fn missing_infra_dir_is_a_clear_error() {
 #[test]
 fn cloud_overlay_without_its_secrets_is_not_applied() {
     // No env/prod.env and no overlays/prod/secrets.env: refused before any cluster is contacted.
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     let out = tree.xtask(&["k8s", "apply", "--overlay", "prod"]);
     assert_fails_with(&out, &["overlays/prod/secrets.env", "never committed", "infrastructure/env/prod.env"]);
 }
@@ -225,7 +177,7 @@ fn terraform_files_are_formatted_and_cross_reference_cleanly() {
 
 #[test]
 fn cloud_lint_names_the_file_and_the_undeclared_variable() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.edit("terraform/environments/prod/main.tf", |t| t.replacen("  cluster_name       =", "  cluster_nme       =", 1));
     let out = tree.xtask(&["cloud", "lint"]);
     assert_fails_with(&out, &["environments/prod/main.tf:78", "cluster_nme", "cluster_name"]);

@@ -3,55 +3,9 @@
 //! field path. `k8s validate` re-runs xtask with `--features full` (the first build of it takes
 //! several minutes).
 
-use std::path::Path;
 use std::process::Output;
 
-use stack_tests::{describe, repo_root, run_xtask};
-
-/// A copy of `infrastructure/` in a temporary directory.
-struct Tree {
-    dir: tempfile::TempDir,
-}
-
-impl Tree {
-    fn new() -> Tree {
-        let dir = tempfile::tempdir().expect("tempdir");
-        copy_dir(repo_root().join("infrastructure").as_std_path(), &dir.path().join("infrastructure"));
-        Tree { dir }
-    }
-
-    fn root(&self) -> String {
-        self.dir.path().join("infrastructure").display().to_string()
-    }
-
-    /// Replaces `from` (which must occur) by `to` in one file of the copy.
-    fn replace(&self, rel: &str, from: &str, to: &str) {
-        let path = self.dir.path().join("infrastructure").join(rel);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(text.contains(from), "{} lacks {from:?}", path.display());
-        std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
-    }
-
-    /// `cargo xtask --infra <copy> ARGS`, with the compose build context at the repository.
-    fn xtask(&self, args: &[&str]) -> Output {
-        let root = self.root();
-        let mut cmd = stack_tests::xtask();
-        cmd.arg("--infra").arg(&root).args(args).env("SRVTHREDS_BUILD_CONTEXT", repo_root().as_str());
-        cmd.output().expect("run xtask")
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
+use stack_tests::{InfraCopy, describe, run_xtask};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -91,7 +45,7 @@ fn all_overlays_validate_as_one_json_report() {
 
 #[test]
 fn misspelt_field_in_the_base_fails_every_overlay_with_its_path() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.replace("k8s/base/srvthreds-engine.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true");
     let expected = [
         "error: overlays/minikube: Deployment/srvthreds/srvthreds-engine: \
@@ -106,7 +60,7 @@ fn misspelt_field_in_the_base_fails_every_overlay_with_its_path() {
 
 #[test]
 fn secret_in_a_configmap_literal_is_rejected() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.replace(
         "k8s/overlays/minikube/kustomization.yaml",
         "      - LOG_LEVEL=debug\n",
@@ -124,7 +78,7 @@ fn secret_in_a_configmap_literal_is_rejected() {
 
 #[test]
 fn wrong_types_unknown_kinds_and_latest_images_are_rejected() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.replace("k8s/overlays/prod/hpa.yaml", "minReplicas: 3", "minReplicas: three");
     tree.replace("k8s/overlays/prod/pdb.yaml", "apiVersion: policy/v1", "apiVersion: policy/v1beta1");
     tree.replace("k8s/overlays/prod/kustomization.yaml", "newTag: \"1.0.0\"", "newTag: latest");
@@ -143,7 +97,7 @@ fn wrong_types_unknown_kinds_and_latest_images_are_rejected() {
 
 #[test]
 fn config_check_reports_lint_and_schema_findings_once() {
-    let tree = Tree::new();
+    let tree = InfraCopy::new();
     tree.replace("k8s/base/srvthreds-engine.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true");
     tree.replace(
         "k8s/overlays/minikube/kustomization.yaml",
