@@ -169,6 +169,23 @@ fn fixture_nested_prefixes_match_kubectl() {
 }
 
 #[test]
+fn fixture_nested_replicas_match_kubectl() {
+    // `replicas:` naming a workload as an inner overlay produced it, or by its base name.
+    check_fixture("nested-replicas/overlay");
+}
+
+#[test]
+fn fixture_deeply_nested_replicas_match_kubectl() {
+    // Names given two layers down and one layer down, under a third prefix.
+    check_fixture("nested-replicas/deep");
+}
+
+#[test]
+fn fixture_nested_patches_and_merges_match_kubectl() {
+    check_fixture("nested-patches/overlay");
+}
+
+#[test]
 fn unsupported_field_names_field_file_and_line() {
     let dir = fixtures().join("errors/unsupported-field");
     let message = render(&dir).expect_err("helmCharts is not supported").to_string();

@@ -181,7 +181,8 @@ fn absorb(kustomization: &Kustomization, mut generated: Resource, args: &Value, 
                 }
             }
             // As Kustomize's CopyMergeMetaDataFieldsFrom: labels and annotations merged (new
-            // wins), name, namespace and the hash decision taken from the existing object.
+            // wins), name, namespace, earlier names and the hash decision taken from the
+            // existing object.
             for field in ["labels", "annotations"] {
                 let mut merged = old.object.pointer(&format!("/metadata/{field}")).and_then(Value::as_object).cloned().unwrap_or_default();
                 if let Some(new_map) = generated.object.pointer(&format!("/metadata/{field}")).and_then(Value::as_object) {
@@ -201,6 +202,7 @@ fn absorb(kustomization: &Kustomization, mut generated: Resource, args: &Value, 
                 }
             }
             generated.original_name.clone_from(&old.original_name);
+            generated.previous_names.clone_from(&old.previous_names);
             generated.needs_hash = old.needs_hash;
             resources[index] = generated;
         }

@@ -55,6 +55,9 @@ struct Resource {
     /// The name it had in its source file or generator, before prefixes, suffixes and hashes:
     /// references in other objects use it until [`transform::fix_references`].
     original_name: String,
+    /// Every name it had before its current one, oldest first, from every layer of the tree
+    /// (Kustomize's `PrevIds`): a prefix, a suffix, a patch and the hash each leave one.
+    previous_names: Vec<String>,
     /// Whether the content-hash suffix is still to be added (generated, hash not disabled).
     needs_hash: bool,
 }
@@ -62,7 +65,7 @@ struct Resource {
 impl Resource {
     fn new(object: Value) -> Self {
         let original_name = str_at(&object, &["metadata", "name"]).unwrap_or_default().to_owned();
-        Self { object, original_name, needs_hash: false }
+        Self { object, original_name, previous_names: Vec::new(), needs_hash: false }
     }
 
     fn kind(&self) -> &str {
@@ -88,13 +91,36 @@ impl Resource {
         api_version.rsplit_once('/').map_or(api_version, |(_, version)| version)
     }
 
-    /// Whether `name` is this object's current or original name.
+    /// Whether `name` is any name this object has had: its current one, its original one or one
+    /// an inner overlay gave it. Kustomize finds the objects of `replicas`, of an untargeted
+    /// strategic-merge patch and of a merging generator so (`GetMatchingResourcesByAnyId`).
     fn answers_to(&self, name: &str) -> bool {
+        self.is_named(name) || self.previous_names.iter().any(|previous| previous == name)
+    }
+
+    /// Whether `name` is this object's current or original name, the only two a patch `target`
+    /// selects by (Kustomize's `Select`: `CurId` or `OrgId`).
+    fn is_named(&self, name: &str) -> bool {
         self.name() == name || self.original_name == name
     }
 
-    /// Renames the object; a patch may have broken `metadata`, which is then rebuilt rather than
-    /// indexed into (indexing a non-object would panic).
+    /// Remembers `previous` among the object's earlier names if it is no longer its name (as
+    /// Kustomize's `StorePreviousId`).
+    fn remember_name(&mut self, previous: String) {
+        if previous != self.name() {
+            self.previous_names.push(previous);
+        }
+    }
+
+    /// Renames the object, remembering the name it had.
+    fn rename(&mut self, name: String) {
+        let previous = self.name().to_owned();
+        self.set_name(name);
+        self.remember_name(previous);
+    }
+
+    /// Sets the object's name; a patch may have broken `metadata`, which is then rebuilt rather
+    /// than indexed into (indexing a non-object would panic).
     fn set_name(&mut self, name: String) {
         let Some(object) = self.object.as_object_mut() else { return };
         let metadata = object.entry("metadata").or_insert_with(|| Value::Object(serde_json::Map::new()));
@@ -145,4 +171,24 @@ fn build(dir: &Utf8Path, stack: &mut Vec<Utf8PathBuf>) -> Result<Vec<Resource>> 
     transform::replicas(&kustomization, &mut resources);
     transform::images(&kustomization, &mut resources);
     Ok(resources)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_earlier_name_is_remembered() {
+        let mut resource = Resource::new(json!({"kind": "Deployment", "metadata": {"name": "web"}}));
+        for name in ["in-web", "in-web-v1", "out-in-web-v1"] {
+            resource.rename(name.into());
+        }
+        assert_eq!(resource.name(), "out-in-web-v1");
+        assert!(["web", "in-web", "in-web-v1", "out-in-web-v1"].iter().all(|name| resource.answers_to(name)));
+        assert!(!resource.answers_to("out-web"));
+        // A patch target sees only the original and the current name.
+        assert!(resource.is_named("web") && resource.is_named("out-in-web-v1"));
+        assert!(!resource.is_named("in-web-v1"));
+    }
 }

@@ -26,11 +26,14 @@ pub(super) fn apply(kustomization: &Kustomization, (entry, line): &(Value, usize
         let operations = yaml::to_json(&documents[0].node);
         let operations = operations.as_array().cloned().unwrap_or_default();
         for resource in resources.iter_mut().filter(|resource| selects(target, resource)) {
+            let name = resource.name().to_owned();
             for operation in &operations {
                 json6902(&mut resource.object, operation).map_err(|message| {
                     kustomization.invalid(line, format!("patch on {} `{}`: {message}", resource.kind(), resource.name()))
                 })?;
             }
+            // A JSON 6902 patch may rename the object; outer layers still find it by the old name.
+            resource.remember_name(name);
         }
         return Ok(());
     }
@@ -63,10 +66,14 @@ pub(super) fn apply(kustomization: &Kustomization, (entry, line): &(Value, usize
         for index in indices {
             let resource = &mut resources[index];
             let mut patch = patch.clone();
+            // A strategic-merge patch keeps the object's name (Kustomize's `ApplySmPatch`), also
+            // when it found the object by an earlier name.
+            if let Some(metadata) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
+                metadata.insert("name".into(), Value::String(resource.name().to_owned()));
+            }
             if target.is_some() {
                 // Kustomize points a targeted patch at each selected object.
                 if let Some(metadata) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
-                    metadata.insert("name".into(), Value::String(resource.name().to_owned()));
                     metadata.remove("namespace");
                 }
                 if let Some(object) = patch.as_object_mut() {
@@ -88,13 +95,14 @@ pub(super) fn apply(kustomization: &Kustomization, (entry, line): &(Value, usize
 }
 
 /// Whether a patch `target` selects an object (group, version, kind, name, namespace,
-/// labelSelector).
+/// labelSelector). The name is the object's current or original one, not one an inner overlay
+/// gave it, as in Kustomize.
 pub(super) fn selects(target: &Value, resource: &Resource) -> bool {
     let field = |name: &str| target.get(name).and_then(Value::as_str);
     field("group").is_none_or(|group| resource.group() == group)
         && field("version").is_none_or(|version| resource.version() == version)
         && field("kind").is_none_or(|kind| resource.kind() == kind)
-        && field("name").is_none_or(|name| resource.answers_to(name))
+        && field("name").is_none_or(|name| resource.is_named(name))
         && field("namespace").is_none_or(|namespace| resource.namespace() == namespace)
         && field("labelSelector").is_none_or(|selector| label_selector_matches(selector, &resource.object))
 }

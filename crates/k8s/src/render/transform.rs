@@ -66,14 +66,23 @@ pub(super) fn namespace(kustomization: &Kustomization, resources: &mut [Resource
     }
 }
 
-/// `namePrefix` / `nameSuffix` on every object's name except Namespaces and CRDs, as Kustomize.
+/// `namePrefix` / `nameSuffix` on every object's name except Namespaces and CRDs, as Kustomize:
+/// the prefix first, then the suffix, each a rename of its own, so that the name with only the
+/// prefix is among the object's earlier names too.
 pub(super) fn prefix_suffix(kustomization: &Kustomization, resources: &mut [Resource]) {
-    if kustomization.name_prefix.is_empty() && kustomization.name_suffix.is_empty() {
+    let (prefix, suffix) = (&kustomization.name_prefix, &kustomization.name_suffix);
+    if prefix.is_empty() && suffix.is_empty() {
         return;
     }
     for resource in resources.iter_mut().filter(|resource| !matches!(resource.kind(), "Namespace" | "CustomResourceDefinition")) {
-        let name = format!("{}{}{}", kustomization.name_prefix, resource.name(), kustomization.name_suffix);
-        resource.set_name(name);
+        if !prefix.is_empty() {
+            let name = format!("{prefix}{}", resource.name());
+            resource.rename(name);
+        }
+        if !suffix.is_empty() {
+            let name = format!("{}{suffix}", resource.name());
+            resource.rename(name);
+        }
     }
 }
 
@@ -172,7 +181,8 @@ fn add_labels(object: &mut Value, path: &[&str], pairs: &Map<String, Value>, cre
 }
 
 /// `replicas:` sets `spec.replicas` of the named Deployments, ReplicaSets, StatefulSets and
-/// ReplicationControllers.
+/// ReplicationControllers. As in Kustomize, the name may be any the object has had: its current
+/// one, its original one, or one an inner overlay gave it.
 pub(super) fn replicas(kustomization: &Kustomization, resources: &mut [Resource]) {
     for entry in &kustomization.replicas {
         let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -259,7 +269,7 @@ pub(super) fn add_hash_suffixes(resources: &mut [Resource]) -> Result<()> {
     for resource in resources.iter_mut().filter(|resource| resource.needs_hash) {
         let suffix = generate::hash_suffix(&resource.object)?;
         let name = format!("{}-{suffix}", resource.name());
-        resource.set_name(name);
+        resource.rename(name);
         resource.needs_hash = false;
     }
     Ok(())
