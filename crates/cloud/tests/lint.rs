@@ -363,22 +363,34 @@ fn findings_serialize_with_kebab_case_kinds() {
     assert_eq!(json[0]["line"], 3);
 }
 
-#[test]
-fn the_real_tree_with_a_misspelt_argument_fails_naming_the_file_and_the_variable() {
+/// A copy of the real tree with one edit to `file` (relative to `infrastructure/terraform`);
+/// returns the copy, the edited file's path and its new text.
+fn real_tree_with(file: &str, from: &str, to: &str) -> (tempfile::TempDir, PathBuf, String) {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infrastructure/terraform");
     let copy = tempfile::tempdir().expect("temporary folder");
     copy_tree(&source, copy.path());
-    let main = copy.path().join("environments/prod/main.tf");
-    let text = fs::read_to_string(&main).expect("read prod main.tf");
-    let broken = text.replacen(
+    let path = copy.path().join(file);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {file}: {e}"));
+    let broken = text.replacen(from, to, 1);
+    assert_ne!(broken, text, "{file} has `{from}`");
+    fs::write(&path, &broken).unwrap_or_else(|e| panic!("write {file}: {e}"));
+    (copy, path, broken)
+}
+
+/// The one-based line of the first line of `text` containing `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no line with `{needle}`")) + 1
+}
+
+#[test]
+fn the_real_tree_with_a_misspelt_argument_fails_naming_the_file_and_the_variable() {
+    // The environment root calls srvthreds-stack, which calls eks: the module-in-module call is checked.
+    let (copy, main, broken) = real_tree_with(
+        "modules/srvthreds-stack/main.tf",
         "  kubernetes_version           = var.kubernetes_version",
         "  kubernetes_versoin           = var.kubernetes_version",
-        1,
     );
-    assert_ne!(broken, text, "the eks module call passes kubernetes_version");
-    fs::write(&main, &broken).expect("write prod main.tf");
-    let line_of = |needle: &str| broken.lines().position(|l| l.contains(needle)).expect("the line") + 1;
-    let (block, line) = (line_of("module \"eks\" {"), line_of("kubernetes_versoin"));
+    let (block, line) = (line_of(&broken, "module \"eks\" {"), line_of(&broken, "kubernetes_versoin"));
 
     let findings = lint(copy.path()).expect("lint runs");
     let summary: Vec<_> = findings.iter().map(|f| (f.kind, f.file.clone(), f.line)).collect();
@@ -390,6 +402,35 @@ fn the_real_tree_with_a_misspelt_argument_fails_naming_the_file_and_the_variable
     );
     assert!(findings[1].message.contains("`kubernetes_versoin`") && findings[1].message.contains("module `eks`"), "{}", findings[1]);
     assert_eq!(findings[1].help.as_deref(), Some("did you mean `kubernetes_version`?"));
+}
+
+#[test]
+fn the_real_tree_with_a_misspelt_pass_through_in_an_environment_root_names_the_root() {
+    // The same edit as the xtask `cloud lint` test (tests/tests/config_cli.rs), which expects line 78.
+    let (copy, main, broken) = real_tree_with("environments/prod/main.tf", "  cluster_name       =", "  cluster_nme       =");
+    let (block, line) = (line_of(&broken, "module \"stack\" {"), line_of(&broken, "cluster_nme"));
+    assert_eq!(line, 78, "tests/tests/config_cli.rs expects the finding at environments/prod/main.tf:78");
+
+    let findings = lint(copy.path()).expect("lint runs");
+    let summary: Vec<_> = findings.iter().map(|f| (f.kind, f.file.clone(), f.line)).collect();
+    assert_eq!(
+        summary,
+        [(FindingKind::MissingArgument, main.clone(), Some(block)), (FindingKind::UndeclaredArgument, main.clone(), Some(line))],
+        "{}",
+        render(&findings)
+    );
+    assert!(findings[1].message.contains("module `stack` (../../modules/srvthreds-stack)"), "{}", findings[1]);
+    assert_eq!(findings[1].help.as_deref(), Some("did you mean `cluster_name`?"));
+}
+
+#[test]
+fn the_real_tree_with_an_output_the_stack_does_not_have_names_the_root() {
+    let (copy, outputs, broken) =
+        real_tree_with("environments/dev/outputs.tf", "value = module.stack.redis_port", "value = module.stack.redis_prt");
+    let findings = lint(copy.path()).expect("lint runs");
+    let summary: Vec<_> = findings.iter().map(|f| (f.kind, f.file.clone(), f.line)).collect();
+    assert_eq!(summary, [(FindingKind::UnknownOutput, outputs, Some(line_of(&broken, "redis_prt")))], "{}", render(&findings));
+    assert_eq!(findings[0].help.as_deref(), Some("did you mean `module.stack.redis_port`?"));
 }
 
 fn copy_tree(from: &Path, to: &Path) {

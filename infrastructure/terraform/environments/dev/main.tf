@@ -1,6 +1,9 @@
 # SrvThreds cloud environment root. The three environments (dev, staging,
 # prod) share this file word for word; what differs is in terraform.tfvars
 # (sizes, CIDRs) and in the backend configuration given to `terraform init`.
+# What an environment is made of (networking, EKS, MongoDB Atlas, Redis Cloud,
+# CloudAMQP) is composed once, in modules/srvthreds-stack; this root pins the
+# versions, configures the providers and passes its values through.
 #
 # Secrets are variables without defaults, marked sensitive, and come from
 # TF_VAR_* environment variables (see ../../README.md); none is in a file.
@@ -43,10 +46,6 @@ locals {
     Environment = var.environment
     ManagedBy   = "terraform"
   }
-
-  # Outbound traffic of the cluster leaves through the NAT gateways: these are
-  # the addresses the managed services admit.
-  egress_cidrs = [for ip in module.networking.nat_public_ips : "${ip}/32"]
 }
 
 provider "aws" {
@@ -71,74 +70,70 @@ provider "cloudamqp" {
   apikey = var.cloudamqp_api_key
 }
 
-module "networking" {
-  source = "../../modules/networking"
+module "stack" {
+  source = "../../modules/srvthreds-stack"
 
-  name               = var.cluster_name
+  environment        = var.environment
+  region             = var.region
   cluster_name       = var.cluster_name
+  kubernetes_version = var.kubernetes_version
+  tags               = local.tags
+
   vpc_cidr           = var.vpc_cidr
   az_count           = var.az_count
   single_nat_gateway = var.single_nat_gateway
-  tags               = local.tags
+
+  cluster_endpoint_public_access_cidrs = var.cluster_endpoint_public_access_cidrs
+  cluster_admin_principal_arns         = var.cluster_admin_principal_arns
+  node_groups                          = var.node_groups
+
+  atlas_org_id                   = var.atlas_org_id
+  mongodb_instance_size          = var.mongodb_instance_size
+  mongodb_node_count             = var.mongodb_node_count
+  mongodb_backup_enabled         = var.mongodb_backup_enabled
+  mongodb_termination_protection = var.mongodb_termination_protection
+  mongodb_private_endpoint       = var.mongodb_private_endpoint
+  mongodb_username               = var.mongodb_username
+  mongodb_password               = var.mongodb_password
+
+  redis_deployment_cidr             = var.redis_deployment_cidr
+  redis_multiple_availability_zones = var.redis_multiple_availability_zones
+  redis_availability_zone_ids       = var.redis_availability_zone_ids
+  redis_payment_method              = var.redis_payment_method
+  redis_payment_card_type           = var.redis_payment_card_type
+  redis_dataset_size_in_gb          = var.redis_dataset_size_in_gb
+  redis_throughput_ops_per_second   = var.redis_throughput_ops_per_second
+  redis_replication                 = var.redis_replication
+  redis_password                    = var.redis_password
+
+  rabbitmq_plan     = var.rabbitmq_plan
+  rabbitmq_firewall = var.rabbitmq_firewall
 }
 
-module "eks" {
-  source = "../../modules/eks"
-
-  cluster_name                 = var.cluster_name
-  kubernetes_version           = var.kubernetes_version
-  subnet_ids                   = module.networking.private_subnet_ids
-  endpoint_public_access_cidrs = var.cluster_endpoint_public_access_cidrs
-  admin_principal_arns         = var.cluster_admin_principal_arns
-  node_groups                  = var.node_groups
-  tags                         = local.tags
+# Before the stack module, this root called the five modules itself: these
+# blocks carry a state written then over to the addresses inside module.stack,
+# so its resources are kept, not destroyed and created again.
+moved {
+  from = module.networking
+  to   = module.stack.module.networking
 }
 
-module "mongodb_atlas" {
-  source = "../../modules/mongodb-atlas"
-
-  org_id                  = var.atlas_org_id
-  project_name            = var.cluster_name
-  cluster_name            = var.cluster_name
-  environment             = var.environment
-  region                  = var.region
-  instance_size           = var.mongodb_instance_size
-  node_count              = var.mongodb_node_count
-  backup_enabled          = var.mongodb_backup_enabled
-  termination_protection  = var.mongodb_termination_protection
-  database_username       = var.mongodb_username
-  database_password       = var.mongodb_password
-  allowed_cidrs           = local.egress_cidrs
-  enable_private_endpoint = var.mongodb_private_endpoint
-  vpc_id                  = module.networking.vpc_id
-  vpc_cidr_block          = module.networking.vpc_cidr_block
-  subnet_ids              = module.networking.private_subnet_ids
-  tags                    = local.tags
+moved {
+  from = module.eks
+  to   = module.stack.module.eks
 }
 
-module "redis_cloud" {
-  source = "../../modules/redis-cloud"
-
-  subscription_name            = var.cluster_name
-  region                       = var.region
-  deployment_cidr              = var.redis_deployment_cidr
-  multiple_availability_zones  = var.redis_multiple_availability_zones
-  preferred_availability_zones = var.redis_availability_zone_ids
-  payment_method               = var.redis_payment_method
-  payment_card_type            = var.redis_payment_card_type
-  dataset_size_in_gb           = var.redis_dataset_size_in_gb
-  throughput_ops_per_second    = var.redis_throughput_ops_per_second
-  replication                  = var.redis_replication
-  database_password            = var.redis_password
-  allowed_cidrs                = local.egress_cidrs
+moved {
+  from = module.mongodb_atlas
+  to   = module.stack.module.mongodb_atlas
 }
 
-module "cloudamqp" {
-  source = "../../modules/cloudamqp"
+moved {
+  from = module.redis_cloud
+  to   = module.stack.module.redis_cloud
+}
 
-  instance_name = var.cluster_name
-  environment   = var.environment
-  region        = var.region
-  plan          = var.rabbitmq_plan
-  allowed_cidrs = var.rabbitmq_firewall ? local.egress_cidrs : []
+moved {
+  from = module.cloudamqp
+  to   = module.stack.module.cloudamqp
 }

@@ -1,120 +1,34 @@
 # What the toolkit reads (`terraform output -json`): cluster name, region and
 # endpoint for `cloud status`/`cloud kubeconfig`, and the managed services'
-# endpoints for the environment's ConfigMap and env file. No output carries a
-# credential unless it is marked sensitive.
+# endpoints for the environment's ConfigMap and env file. Each is the
+# srvthreds-stack output of the same name, described in
+# ../../modules/srvthreds-stack/outputs.tf. No output carries a credential
+# unless it is marked sensitive.
 
-output "environment" {
-  description = "Environment name."
-  value       = var.environment
-}
-
-output "region" {
-  description = "AWS region of the cluster."
-  value       = var.region
-}
-
-output "cluster_name" {
-  description = "Name of the EKS cluster."
-  value       = module.eks.cluster_name
-}
-
-output "cluster_arn" {
-  description = "ARN of the EKS cluster."
-  value       = module.eks.cluster_arn
-}
-
-output "cluster_endpoint" {
-  description = "HTTPS endpoint of the Kubernetes API server."
-  value       = module.eks.cluster_endpoint
-}
-
-output "cluster_version" {
-  description = "Kubernetes version of the EKS control plane."
-  value       = module.eks.cluster_version
-}
-
-output "cluster_certificate_authority_data" {
-  description = "Base64-encoded CA certificate of the Kubernetes API server."
-  value       = module.eks.cluster_certificate_authority_data
-}
-
-output "oidc_provider_arn" {
-  description = "ARN of the cluster's IAM OIDC provider, for IRSA roles."
-  value       = module.eks.oidc_provider_arn
-}
-
-output "node_group_names" {
-  description = "Names of the EKS managed node groups."
-  value       = module.eks.node_group_names
-}
-
-output "vpc_id" {
-  description = "ID of the VPC."
-  value       = module.networking.vpc_id
-}
-
-output "private_subnet_ids" {
-  description = "IDs of the private subnets."
-  value       = module.networking.private_subnet_ids
-}
-
-output "nat_public_ips" {
-  description = "Public IPs the cluster's outbound traffic comes from."
-  value       = module.networking.nat_public_ips
-}
-
-output "mongodb_connection_host" {
-  description = "MongoDB Atlas SRV host (MONGO_HOST): no scheme, no credentials."
-  value       = module.mongodb_atlas.connection_host
-}
-
-output "mongodb_connection_string" {
-  description = "MongoDB Atlas SRV connection string without credentials (mongodb+srv://HOST)."
-  value       = module.mongodb_atlas.connection_string
-}
-
-output "mongodb_database" {
-  description = "Database of the application's Atlas user."
-  value       = module.mongodb_atlas.database_name
-}
-
-output "mongodb_username" {
-  description = "User name of the application's Atlas user (its password is TF_VAR_mongodb_password)."
-  value       = module.mongodb_atlas.database_username
-}
-
-output "redis_endpoint" {
-  description = "Redis Cloud database endpoint (host:port)."
-  value       = module.redis_cloud.endpoint
-}
-
-output "redis_host" {
-  description = "Redis Cloud database host (REDIS_HOST)."
-  value       = module.redis_cloud.host
-}
-
-output "redis_port" {
-  description = "Redis Cloud database port (REDIS_PORT)."
-  value       = module.redis_cloud.port
-}
-
-output "redis_tls" {
-  description = "Whether Redis clients must use TLS."
-  value       = module.redis_cloud.tls_enabled
-}
-
-output "rabbitmq_host" {
-  description = "CloudAMQP host (RABBITMQ_HOST), AMQPS on port 5671."
-  value       = module.cloudamqp.host
-}
-
-output "rabbitmq_vhost" {
-  description = "CloudAMQP virtual host."
-  value       = module.cloudamqp.vhost
-}
+output "environment" { value = module.stack.environment }
+output "region" { value = module.stack.region }
+output "cluster_name" { value = module.stack.cluster_name }
+output "cluster_arn" { value = module.stack.cluster_arn }
+output "cluster_endpoint" { value = module.stack.cluster_endpoint }
+output "cluster_version" { value = module.stack.cluster_version }
+output "cluster_certificate_authority_data" { value = module.stack.cluster_certificate_authority_data }
+output "oidc_provider_arn" { value = module.stack.oidc_provider_arn }
+output "node_group_names" { value = module.stack.node_group_names }
+output "vpc_id" { value = module.stack.vpc_id }
+output "private_subnet_ids" { value = module.stack.private_subnet_ids }
+output "nat_public_ips" { value = module.stack.nat_public_ips }
+output "mongodb_connection_host" { value = module.stack.mongodb_connection_host }
+output "mongodb_connection_string" { value = module.stack.mongodb_connection_string }
+output "mongodb_database" { value = module.stack.mongodb_database }
+output "mongodb_username" { value = module.stack.mongodb_username }
+output "redis_endpoint" { value = module.stack.redis_endpoint }
+output "redis_host" { value = module.stack.redis_host }
+output "redis_port" { value = module.stack.redis_port }
+output "redis_tls" { value = module.stack.redis_tls }
+output "rabbitmq_host" { value = module.stack.rabbitmq_host }
+output "rabbitmq_vhost" { value = module.stack.rabbitmq_vhost }
 
 output "rabbitmq_url" {
-  description = "CloudAMQP AMQP URL with credentials (RABBITMQ_URL)."
-  value       = module.cloudamqp.url
-  sensitive   = true
+  value     = module.stack.rabbitmq_url
+  sensitive = true
 }
