@@ -2,6 +2,7 @@
 //! hand-written plan JSON in the shape `terraform show -json` prints, and the runner's error
 //! handling is exercised with a fake `terraform` shell script written into a temporary folder.
 //! The fake is a stand-in for our tests of process handling; it is not Terraform.
+//! `tests/terraform_real.rs` runs the real binary on a provider-free configuration.
 
 #![cfg(unix)]
 
