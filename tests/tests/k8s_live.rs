@@ -235,6 +235,10 @@ fn minikube_overlay_lifecycle_on_a_real_cluster() {
     let w = workload(&status_json(&[]), "srvthreds-engine").clone();
     assert_eq!(w["images"][0], "srvthreds-engine:dev2", "{w}");
     assert_eq!(w["desired"], 1, "apply sets the overlay's replica count again: {w}");
+
+    // --dry-run changes nothing, on every command that changes the cluster, wherever the flag
+    // stands; the wrong-cluster guard still refuses under it.
+    dry_runs_change_nothing(&infra);
     let rolled = ok(&["k8s", "rollback", "srvthreds-engine"]);
     assert!(stdout(&rolled).contains("rolled back deployment/srvthreds-engine"), "{}", describe(&rolled));
     let w = workload(&status_json(&[]), "srvthreds-engine").clone();
@@ -277,6 +281,168 @@ fn minikube_overlay_lifecycle_on_a_real_cluster() {
     let ns = kubectl(&["get", "namespace", "srvthreds"]);
     assert!(!ns.status.success(), "namespace still there\n{}", describe(&ns));
     release_volume();
+}
+
+/// The namespace's objects (and the namespace), by uid, with their resourceVersions: any
+/// change to one of them (a scale, a rollback, an apply, a deletion starting) changes its
+/// version. Pods are left out: the kubelet updates their status on its own.
+fn snapshot() -> std::collections::BTreeMap<String, String> {
+    let kinds = "deployments,statefulsets,jobs,replicasets,services,configmaps,secrets,ingresses,persistentvolumeclaims,serviceaccounts";
+    let mut out = std::collections::BTreeMap::new();
+    for args in [vec!["get", "namespace", "srvthreds", "-o", "json"], vec!["-n", "srvthreds", "get", kinds, "-o", "json"]] {
+        let got = kubectl(&args);
+        assert!(got.status.success(), "{}", describe(&got));
+        let value: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+        let items = match value["items"].as_array() {
+            Some(items) => items.clone(),
+            None => vec![value],
+        };
+        for item in items {
+            let meta = &item["metadata"];
+            let key = format!("{} {}/{}", meta["uid"].as_str().unwrap(), item["kind"].as_str().unwrap(), meta["name"].as_str().unwrap());
+            out.insert(key, meta["resourceVersion"].as_str().unwrap().to_owned());
+        }
+    }
+    out
+}
+
+/// A snapshot once the controllers have settled (two equal snapshots 3 s apart).
+fn settled_snapshot() -> std::collections::BTreeMap<String, String> {
+    let give_up = Instant::now() + Duration::from_secs(120);
+    let mut last = snapshot();
+    loop {
+        std::thread::sleep(Duration::from_secs(3));
+        let now = snapshot();
+        if now == last || Instant::now() > give_up {
+            return now;
+        }
+        last = now;
+    }
+}
+
+/// The commands of `cargo xtask k8s` that change the cluster, and those that only read. A new
+/// subcommand must be put in one list (the test below checks `k8s --help` against both); each
+/// changing one is run with --dry-run in [`dry_runs_change_nothing`].
+const K8S_CHANGING: &[&str] = &["apply", "scale", "rollback", "delete"];
+const K8S_READING: &[&str] = &["render", "validate", "diff", "status", "logs", "port-forward"];
+
+#[test]
+fn every_k8s_subcommand_is_known_as_changing_or_reading() {
+    let help = stack_tests::run_xtask(&["k8s", "--help"]);
+    assert!(help.status.success(), "{}", describe(&help));
+    let text = stdout(&help);
+    let listed: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(!listed.is_empty(), "no subcommands found in\n{text}");
+    for c in &listed {
+        assert!(
+            K8S_CHANGING.contains(&c.as_str()) || K8S_READING.contains(&c.as_str()),
+            "`k8s {c}` is new: put it in K8S_CHANGING (and test it with --dry-run) or K8S_READING"
+        );
+    }
+    for c in K8S_CHANGING.iter().chain(K8S_READING) {
+        assert!(listed.iter().any(|l| l == c), "`k8s {c}` is listed here but not by `k8s --help`");
+    }
+}
+
+/// Runs every changing cluster command (and the catalogue's Kubernetes entries, and minikube
+/// up/down) with --dry-run against the live overlay, and checks that no object of the cluster
+/// changed. At this point the engine runs the image of `infra` (revision 2), so the repository's
+/// overlay has a change to show and the engine has a revision to roll back to.
+fn dry_runs_change_nothing(infra: &Utf8Path) {
+    let before = settled_snapshot();
+    let mut ran: Vec<&str> = Vec::new();
+
+    let plan = ok(&["k8s", "apply", "--overlay", "minikube", "--dry-run"]);
+    let text = stdout(&plan);
+    assert!(text.contains("--- deployment/srvthreds-engine (update)") && text.contains("srvthreds-engine:dev"), "{}", describe(&plan));
+    assert!(text.contains("nothing was changed"), "{}", describe(&plan));
+    assert!(!text.contains("c3J2dGhyZWRz"), "a secret value leaked into the dry run: {text}");
+    let plan = ok(&["--output", "json", "k8s", "apply", "--dry-run", "--no-wait", "--rollback-on-failure"]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&plan.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e})\n{}", describe(&plan)));
+    assert_eq!(json["dryRun"], true, "{json:#}");
+    assert!(
+        json["changes"].as_array().unwrap().iter().any(|c| c["object"]["name"] == "srvthreds-engine" && c["change"] == "update"),
+        "{json:#}"
+    );
+    ran.push("apply");
+
+    let scaled = ok(&["k8s", "scale", "srvthreds-engine", "4", "--overlay", "minikube", "--no-wait", "--dry-run"]);
+    assert!(stdout(&scaled).contains("dry run: would scale deployment/srvthreds-engine from 1 to 4 replicas"), "{}", describe(&scaled));
+    let scaled = ok(&["--dry-run", "k8s", "scale", "srvthreds-engine", "3", "--overlay", "minikube"]);
+    assert!(stdout(&scaled).contains("from 1 to 3 replicas"), "{}", describe(&scaled));
+    let scaled = ok(&["--output", "json", "--dry-run", "k8s", "scale", "deploy/srvthreds-engine", "2"]);
+    let json: serde_json::Value = serde_json::from_slice(&scaled.stdout).unwrap();
+    assert_eq!((json["dryRun"].as_bool(), json["from"].as_i64(), json["to"].as_i64()), (Some(true), Some(1), Some(2)), "{json}");
+    ran.push("scale");
+
+    let rolled = ok(&["k8s", "rollback", "srvthreds-engine", "--dry-run"]);
+    assert!(
+        stdout(&rolled).contains("dry run: would roll back deployment/srvthreds-engine from revision 2 to the template of revision 1 (images srvthreds-engine:dev)"),
+        "{}",
+        describe(&rolled)
+    );
+    let rolled = ok(&["--output", "json", "k8s", "rollback", "srvthreds-engine", "--to-revision", "1", "--dry-run"]);
+    let json: serde_json::Value = serde_json::from_slice(&rolled.stdout).unwrap();
+    assert_eq!((json["dryRun"].as_bool(), json["from"].as_i64(), json["to"].as_i64()), (Some(true), Some(2), Some(1)), "{json}");
+    ran.push("rollback");
+
+    for args in [&["k8s", "delete", "--overlay", "minikube", "--dry-run", "--yes"][..], &["--dry-run", "k8s", "delete"][..]] {
+        let deleted = ok(args);
+        let text = stdout(&deleted);
+        assert!(
+            text.contains("dry run: would delete namespace srvthreds on context local-k8s") && text.contains("deployment/srvthreds-engine"),
+            "{}",
+            describe(&deleted)
+        );
+    }
+    let deleted = ok(&["--output", "json", "k8s", "delete", "--dry-run"]);
+    let json: serde_json::Value = serde_json::from_slice(&deleted.stdout).unwrap();
+    assert_eq!((json["dryRun"].as_bool(), json["existed"].as_bool()), (Some(true), Some(true)), "{json}");
+    ran.push("delete");
+    assert_eq!(ran, K8S_CHANGING, "every changing k8s command runs with --dry-run here");
+
+    // The catalogue's Kubernetes entries and the minikube lifecycle print their plans.
+    for args in [
+        &["deploy", "local", "k8s_minikube", "--dry-run"][..],
+        &["deploy", "local", "d_k8s_minikube", "--dry-run"][..],
+        &["--output", "json", "deploy", "local", "k8s_minikube", "--dry-run"][..],
+        &["minikube", "up", "--dry-run"][..],
+        &["minikube", "down", "--dry-run"][..],
+    ] {
+        ok(args);
+    }
+
+    // The guard applies to a dry run too: prod is refused on this context.
+    std::fs::copy(infra.join("k8s/overlays/prod/secrets.env.example"), infra.join("k8s/overlays/prod/secrets.env")).unwrap();
+    for args in [
+        &["k8s", "delete", "--overlay", "prod", "--dry-run", "--yes"][..],
+        &["k8s", "apply", "--overlay", "prod", "--dry-run"][..],
+        &["k8s", "scale", "srvthreds-engine", "2", "--overlay", "prod", "--dry-run"][..],
+    ] {
+        let mut full = vec!["--infra", infra.as_str()];
+        full.extend_from_slice(args);
+        let refused = k(&full);
+        assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+        assert!(stderr_of(&refused).contains("refusing to change context `local-k8s` through overlay `prod`"), "{}", describe(&refused));
+    }
+    std::fs::remove_file(infra.join("k8s/overlays/prod/secrets.env")).unwrap();
+
+    let after = snapshot();
+    let changed: Vec<String> = before
+        .iter()
+        .filter(|(k, v)| after.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}: {v} -> {}", after.get(k).map_or("(gone)", String::as_str)))
+        .chain(after.keys().filter(|k| !before.contains_key(*k)).map(|k| format!("{k}: new")))
+        .collect();
+    assert!(changed.is_empty(), "a dry run changed the cluster:\n{}", changed.join("\n"));
 }
 
 fn stderr_of(out: &Output) -> String {

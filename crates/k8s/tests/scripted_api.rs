@@ -18,7 +18,8 @@ use stack_k8s::Error;
 use stack_k8s::cluster::apply::{Applied, ApplyOptions, Outcome, apply};
 use stack_k8s::cluster::diff::{Change, diff};
 use stack_k8s::cluster::rollout::{Workload, WorkloadKind, wait_all};
-use stack_k8s::cluster::{Client, Resolver};
+use stack_k8s::cluster::session::{Apply as SessionApply, Conflicts, Mode, OnFailure, Open, Prune, Session};
+use stack_k8s::cluster::{Client, ClusterInfo, Resolver};
 
 /// The namespace of every scripted object.
 const NS: &str = "srvthreds";
@@ -800,4 +801,88 @@ async fn diff_masks_secret_values_in_the_last_applied_annotation() {
     let text = &changes[0].diff;
     assert!(text.contains("+    srvthreds.io/applyset: minikube"), "{text}");
     assert!(!text.contains("YQ=="), "a Secret value leaked into the diff:\n{text}");
+}
+
+/// A session on the scripted server, for the overlay of `objects`.
+fn session(client: Client, objects: Vec<Value>, mode: Mode) -> Session {
+    let info = ClusterInfo { context: Some("local-k8s".to_owned()), server: "https://scripted".to_owned(), version: "v1.20.2".to_owned() };
+    let open = Open {
+        overlay: "minikube".to_owned(),
+        applyset: "minikube".to_owned(),
+        objects,
+        context: None,
+        allowed_contexts: vec!["local-k8s".to_owned()],
+        mode,
+    };
+    Session::with_client(client, info, open).unwrap()
+}
+
+fn namespace_object() -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+}
+
+const NS_PATH: &str = "/api/v1/namespaces/srvthreds";
+
+#[tokio::test]
+async fn a_failed_read_of_the_recorded_kinds_fails_the_apply_before_anything_is_sent() {
+    // Read as "nothing recorded", the apply would rewrite the kinds record from the current
+    // overlay alone, and objects of kinds recorded earlier would never be pruned again.
+    let script = |seen: &Seen| match (seen.method.as_str(), seen.path.as_str()) {
+        ("GET", NS_PATH) => Some(Reply::Json(403, status(403, "Forbidden", "namespaces \"srvthreds\" is forbidden"))),
+        _ => None,
+    };
+    let (client, server) = ApiServer::start(script);
+    let s = session(client, vec![namespace_object(), config_map(json!({"mode": "new"}))], Mode::Change);
+    let options = SessionApply { conflicts: Conflicts::Refuse, prune: Prune::Delete, wait: None, on_failure: OnFailure::Stay };
+    let result = tokio::time::timeout(WITHIN, s.apply(&options, &mut |_| {})).await.expect("apply did not finish");
+    let error = result.expect_err("the apply must fail");
+    assert!(matches!(&error, Error::Api { action, resource, .. } if action == "read" && resource == "namespace/srvthreds"), "{error:?}");
+    assert_eq!(server.calls(), [format!("GET {NS_PATH}")], "nothing was applied");
+}
+
+#[tokio::test]
+async fn dry_run_sessions_send_no_change() {
+    let live_deployment = {
+        let mut d = stored(&deployment_object(), "7");
+        d["metadata"]["annotations"] = json!({"deployment.kubernetes.io/revision": "1"});
+        d
+    };
+    let script = move |seen: &Seen| match (seen.method.as_str(), seen.path.as_str()) {
+        ("GET", DEPLOY_PATH) => Some(Reply::Json(200, live_deployment.clone())),
+        ("GET", NS_PATH) => Some(Reply::Json(200, stored(&namespace_object(), "3"))),
+        ("GET", "/api/v1/namespaces/srvthreds/pods") => {
+            Some(Reply::Json(200, json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []})))
+        }
+        _ => None,
+    };
+    let (client, server) = ApiServer::start(script);
+    let s = session(client, vec![namespace_object(), deployment_object()], Mode::DryRun);
+    let scaled = tokio::time::timeout(WITHIN, s.scale("engine", 5, Some(WITHIN), &mut |_| {})).await.unwrap().unwrap();
+    assert_eq!((scaled.from, scaled.to, scaled.dry_run, scaled.waited), (2, 5, true, false));
+    let deleted = tokio::time::timeout(WITHIN, s.delete(WITHIN)).await.unwrap().unwrap();
+    assert!(deleted.dry_run && deleted.existed, "{deleted:?}");
+    assert_eq!(deleted.objects.iter().map(ToString::to_string).collect::<Vec<_>>(), ["namespace/srvthreds", "deployment/engine"]);
+    let calls = server.requests();
+    assert!(calls.iter().all(|c| c.method == "GET"), "a dry run sent a change: {:?}", server.calls());
+}
+
+#[tokio::test]
+async fn the_guard_refuses_a_dry_run_on_another_context() {
+    let (client, server) = ApiServer::start(|_| None);
+    let info =
+        ClusterInfo { context: Some("prod-cluster".to_owned()), server: "https://scripted".to_owned(), version: "v1.20.2".to_owned() };
+    let open = Open {
+        overlay: "minikube".to_owned(),
+        applyset: "minikube".to_owned(),
+        objects: vec![namespace_object(), deployment_object()],
+        context: None,
+        allowed_contexts: vec!["local-k8s".to_owned()],
+        mode: Mode::DryRun,
+    };
+    let s = Session::with_client(client, info, open).unwrap();
+    let error = s.delete(WITHIN).await.expect_err("refused");
+    assert!(matches!(error, Error::WrongCluster(_)), "{error:?}");
+    let error = s.scale("engine", 1, None, &mut |_| {}).await.expect_err("refused");
+    assert!(matches!(error, Error::WrongCluster(_)), "{error:?}");
+    assert!(server.calls().is_empty(), "{:?}", server.calls());
 }

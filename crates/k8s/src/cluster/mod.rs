@@ -1,7 +1,8 @@
 //! The live-cluster side of the driver (feature `cluster`): connecting through kube, then
 //! server-side apply with prune ([`apply`]), rollout waits ([`rollout`]), `diff` ([`diff`]),
 //! status, scale, rollback and delete ([`workload`]), logs ([`logs`]) and a reconnecting
-//! port-forward ([`forward`]).
+//! port-forward ([`forward`]); [`session`] ties them to one overlay on one cluster, in one mode
+//! (change, or dry run).
 //!
 //! Objects are the renderer's `serde_json::Value`s; every kind is found through discovery, so
 //! nothing here is tied to the kinds our overlays happen to use.
@@ -11,6 +12,7 @@ pub mod diff;
 pub mod forward;
 pub mod logs;
 pub mod rollout;
+pub mod session;
 pub mod workload;
 
 use std::collections::HashMap;

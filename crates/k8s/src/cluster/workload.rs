@@ -216,6 +216,29 @@ pub async fn roll_back_changed(client: &kube::Client, before: &[(Workload, i64)]
 /// ReplicaSet of revision `to` (default: the newest revision before the current one).
 /// Returns (from, to) revisions.
 pub async fn rollback(client: &kube::Client, w: &Workload, to: Option<i64>) -> Result<(i64, i64)> {
+    let plan = plan_rollback(client, w, to).await?;
+    if plan.from != plan.to {
+        execute_rollback(client, w, &plan).await?;
+    }
+    Ok((plan.from, plan.to))
+}
+
+/// A rollback worked out from the live objects, not yet made: the revisions, the images of the
+/// template it goes back to, and the Deployment with that template in place.
+#[derive(Debug, Clone)]
+pub struct RollbackPlan {
+    /// The current revision.
+    pub from: i64,
+    /// The revision whose template is restored (`from` itself: nothing to do).
+    pub to: i64,
+    /// The images of the restored template.
+    pub images: Vec<String>,
+    deployment: Deployment,
+}
+
+/// Works out a rollback of `w` to revision `to` (default: the newest before the current one),
+/// reading only.
+pub async fn plan_rollback(client: &kube::Client, w: &Workload, to: Option<i64>) -> Result<RollbackPlan> {
     if w.kind != WorkloadKind::Deployment {
         return Err(Error::Rejected {
             resource: w.to_string(),
@@ -252,21 +275,37 @@ pub async fn rollback(client: &kube::Client, w: &Workload, to: Option<i64>) -> R
             help: Some(format!("revisions kept: {}", if known.is_empty() { "none".to_owned() } else { known })),
         });
     };
-    if revision == current {
-        return Ok((current, current));
-    }
     let Some(mut template) = rs.spec.and_then(|s| s.template) else {
         return Err(Error::Rejected { resource: w.to_string(), message: format!("revision {revision} has no pod template"), help: None });
     };
     if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
         labels.remove("pod-template-hash");
     }
+    let images = template.spec.as_ref().map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect()).unwrap_or_default();
     if let Some(spec) = d.spec.as_mut() {
         spec.template = template;
     }
+    Ok(RollbackPlan { from: current, to: revision, images, deployment: d })
+}
+
+/// Makes a planned rollback: the Deployment's template is replaced by the planned one.
+pub async fn execute_rollback(client: &kube::Client, w: &Workload, plan: &RollbackPlan) -> Result<()> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), &w.namespace);
     let params = PostParams { field_manager: Some(ROLLBACK_MANAGER.to_owned()), ..PostParams::default() };
-    api.replace(&w.name, &params, &d).await.map_err(|e| api_error("roll back", w, e))?;
-    Ok((current, revision))
+    api.replace(&w.name, &params, &plan.deployment).await.map_err(|e| api_error("roll back", w, e))?;
+    Ok(())
+}
+
+/// The replica count a Deployment or StatefulSet asks for (`None`: it does not exist).
+pub async fn desired_replicas(client: &kube::Client, w: &Workload) -> Result<Option<i32>> {
+    let row = status_one(client, w).await?;
+    Ok(row.exists.then_some(row.desired))
+}
+
+/// Whether namespace `namespace` exists.
+pub async fn namespace_exists(client: &kube::Client, namespace: &str) -> Result<bool> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    Ok(api.get_opt(namespace).await.map_err(|e| api_error("read", format!("namespace/{namespace}"), e))?.is_some())
 }
 
 /// Deletes a namespace and waits until it is gone. `Ok(false)`: it did not exist.

@@ -1,0 +1,567 @@
+//! A cluster session: one overlay's rendered objects on one connected cluster, in one [`Mode`].
+//!
+//! Every operation that changes the cluster (apply, scale, rollback, delete) is a method of
+//! [`Session`], and each of them honours the mode the session was opened with: under
+//! [`Mode::DryRun`] nothing is sent that could change the cluster (apply runs the server-side
+//! dry run that `diff` uses; scale, rollback and delete only read), and the report says what
+//! would have been done. The wrong-cluster guard applies in both modes: a dry run against the
+//! wrong cluster is refused as the real change would be.
+//!
+//! ```no_run
+//! # async fn example(objects: Vec<serde_json::Value>) -> stack_k8s::Result<()> {
+//! use stack_k8s::cluster::session::{Mode, Open, Session};
+//!
+//! let session = Session::open(Open {
+//!     overlay: "minikube".to_owned(),
+//!     applyset: "minikube".to_owned(),
+//!     objects,
+//!     context: None,
+//!     allowed_contexts: vec!["minikube".to_owned(), "local-k8s".to_owned()],
+//!     mode: Mode::DryRun,
+//! })
+//! .await?;
+//! let report = session.scale("srvthreds-engine", 3, None, &mut |_| {}).await?;
+//! assert!(report.dry_run);
+//! # Ok(()) }
+//! ```
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::apply::{self, Applied, ApplyOptions, Outcome};
+use super::diff::{self, Change, ObjectDiff};
+use super::rollout::{self, State, Workload, WorkloadKind};
+use super::{Client, ClusterInfo, ObjectRef, Resolver, workload};
+use crate::error::{Error, Result};
+use crate::guard::{self, ContextChoice};
+
+/// Whether a session's operations change the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Mode {
+    /// Operations change the cluster.
+    Change,
+    /// Operations only read (or ask the API server for a dry run) and report what they would do.
+    DryRun,
+}
+
+/// What to open a session on.
+#[derive(Debug, Clone)]
+pub struct Open {
+    /// The overlay's name (or path), for messages and the guard.
+    pub overlay: String,
+    /// The apply set: objects labelled with it that leave the overlay are pruned.
+    pub applyset: String,
+    /// The rendered objects of the overlay.
+    pub objects: Vec<Value>,
+    /// The kubeconfig context to use; `None`: the current one. Naming it lifts the guard.
+    pub context: Option<String>,
+    /// The contexts the overlay may change without naming them (patterns with `*`).
+    pub allowed_contexts: Vec<String>,
+    /// Change, or only say what would change.
+    pub mode: Mode,
+}
+
+/// An overlay rendered and a cluster connected.
+pub struct Session {
+    overlay: String,
+    applyset: String,
+    objects: Vec<Value>,
+    namespace: String,
+    allowed_contexts: Vec<String>,
+    choice: ContextChoice,
+    mode: Mode,
+    client: Client,
+    info: ClusterInfo,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("overlay", &self.overlay)
+            .field("namespace", &self.namespace)
+            .field("mode", &self.mode)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an operation reports while it runs.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// One object was applied (or pruned).
+    Applied(&'a Applied),
+    /// A workload's rollout state changed.
+    Rollout(&'a Workload, &'a State),
+    /// A workload was rolled back after a failed rollout.
+    RolledBack(&'a RolledBack),
+}
+
+/// Whether to take over fields that another field manager owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflicts {
+    /// Refuse the apply (fields our own `scale`/`rollback` hold are still taken back).
+    Refuse,
+    /// Take the fields over.
+    Force,
+}
+
+/// Whether objects of the apply set that left the overlay are deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prune {
+    /// Delete them.
+    Delete,
+    /// Keep them.
+    Keep,
+}
+
+/// What to do when a rollout fails after an apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Leave the workloads as they are.
+    Stay,
+    /// Roll every changed Deployment back to its revision before the apply.
+    RollBack,
+}
+
+/// How to apply.
+#[derive(Debug, Clone, Copy)]
+pub struct Apply {
+    pub conflicts: Conflicts,
+    pub prune: Prune,
+    /// Wait up to this long for every workload to roll out; `None`: do not wait.
+    pub wait: Option<Duration>,
+    pub on_failure: OnFailure,
+}
+
+/// A Deployment rolled back after a failed rollout.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolledBack {
+    pub workload: Workload,
+    pub from: i64,
+    pub to: i64,
+}
+
+impl std::fmt::Display for RolledBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}->{}", self.workload, self.from, self.to)
+    }
+}
+
+/// What an apply did, or (dry run) would do.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    pub overlay: String,
+    pub context: Option<String>,
+    pub namespace: String,
+    pub dry_run: bool,
+    /// Each object and what happened to it (empty in a dry run).
+    pub applied: Vec<Applied>,
+    /// A dry run: each object that would change, with its diff (unchanged ones left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<ObjectDiff>>,
+    /// The workloads waited for (a dry run: that would be waited for).
+    pub workloads: Vec<Workload>,
+    pub waited: bool,
+    pub rolled_back: Vec<RolledBack>,
+    pub ok: bool,
+    /// Why the rollout failed.
+    #[serde(serialize_with = "display_error")]
+    pub error: Option<Error>,
+    /// How many objects were rendered.
+    #[serde(skip)]
+    rendered: usize,
+}
+
+fn display_error<S: serde::Serializer>(error: &Option<Error>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match error {
+        Some(e) => s.serialize_some(&format_chain(e)),
+        None => s.serialize_none(),
+    }
+}
+
+/// An error with its sources, `: `-separated.
+fn format_chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+impl ApplyReport {
+    /// `2 created, 1 configured, ...` (a dry run: `2 to create, 1 to update, ...`).
+    pub fn summary(&self) -> String {
+        match &self.changes {
+            Some(changes) => {
+                let count = |c: Change| changes.iter().filter(|d| d.change == c).count();
+                let changed = changes.iter().filter(|d| d.change != Change::Prune).count();
+                format!(
+                    "{} to create, {} to update, {} to recreate, {} to prune, {} unchanged",
+                    count(Change::Create),
+                    count(Change::Update),
+                    count(Change::Recreate),
+                    count(Change::Prune),
+                    self.rendered.saturating_sub(changed)
+                )
+            }
+            None => {
+                let count = |o: Outcome| self.applied.iter().filter(|a| a.outcome == o).count();
+                format!(
+                    "{} created, {} configured, {} unchanged, {} recreated, {} pruned",
+                    count(Outcome::Created),
+                    count(Outcome::Configured),
+                    count(Outcome::Unchanged),
+                    count(Outcome::Recreated),
+                    count(Outcome::Pruned)
+                )
+            }
+        }
+    }
+}
+
+/// The workloads of the overlay and how far each is rolled out.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub overlay: String,
+    pub context: Option<String>,
+    pub namespace: String,
+    pub all_ready: bool,
+    pub workloads: Vec<workload::WorkloadStatus>,
+}
+
+/// What a scale did, or would do.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleReport {
+    pub workload: Workload,
+    pub from: i32,
+    pub to: i32,
+    pub dry_run: bool,
+    pub waited: bool,
+}
+
+/// What a rollback did, or would do.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackReport {
+    pub workload: Workload,
+    /// The revision before.
+    pub from: i64,
+    /// The revision whose template is restored (`from`: nothing to do).
+    pub to: i64,
+    /// The images of the restored template.
+    pub images: Vec<String>,
+    pub dry_run: bool,
+    pub waited: bool,
+}
+
+/// What a delete did, or would do.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteReport {
+    pub namespace: String,
+    pub context: Option<String>,
+    /// Whether the namespace existed.
+    pub existed: bool,
+    /// The overlay's objects that exist on the cluster, deleted with it (or that would be).
+    pub objects: Vec<ObjectRef>,
+    pub dry_run: bool,
+}
+
+impl Session {
+    /// Connects to the cluster of `open.context` and takes the overlay's namespace from its
+    /// objects. Nothing is changed.
+    pub async fn open(open: Open) -> Result<Session> {
+        let (client, info) = super::connect(open.context.as_deref()).await?;
+        Session::with_client(client, info, open)
+    }
+
+    /// A session on an already connected client (`info` says what it is connected to).
+    pub fn with_client(client: Client, info: ClusterInfo, open: Open) -> Result<Session> {
+        let Some(namespace) = super::overlay_namespace(&open.objects) else {
+            return Err(Error::Rejected {
+                resource: format!("overlay {}", open.overlay),
+                message: "it renders no namespace and no namespaced object".to_owned(),
+                help: Some("set `namespace:` in its kustomization".to_owned()),
+            });
+        };
+        let choice = if open.context.is_some() { ContextChoice::Explicit } else { ContextChoice::Current };
+        Ok(Session {
+            overlay: open.overlay,
+            applyset: open.applyset,
+            objects: open.objects,
+            namespace,
+            allowed_contexts: open.allowed_contexts,
+            choice,
+            mode: open.mode,
+            client,
+            info,
+        })
+    }
+
+    pub fn overlay(&self) -> &str {
+        &self.overlay
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn info(&self) -> &ClusterInfo {
+        &self.info
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn dry_run(&self) -> bool {
+        self.mode == Mode::DryRun
+    }
+
+    /// The wrong-cluster guard: every operation that changes something calls it first, in
+    /// both modes.
+    fn guard(&self) -> Result<()> {
+        guard::check(&self.overlay, &self.allowed_contexts, self.info.context.as_deref(), self.choice)
+    }
+
+    /// The Deployments, StatefulSets and Jobs of the overlay, in render order.
+    pub fn workloads(&self) -> Vec<Workload> {
+        self.objects
+            .iter()
+            .filter_map(ObjectRef::of)
+            .filter_map(|o| {
+                let kind = WorkloadKind::of(&o)?;
+                Some(Workload { kind, namespace: o.namespace.clone().unwrap_or_else(|| self.namespace.clone()), name: o.name })
+            })
+            .collect()
+    }
+
+    /// The workload named `name` (`srvthreds-engine`, `deployment/srvthreds-engine`,
+    /// `deploy/…`, `statefulset/…`, `sts/…`, `job/…`).
+    pub fn workload(&self, name: &str) -> Result<Workload> {
+        let all = self.workloads();
+        let (kind, bare) = match name.split_once('/') {
+            Some((k, n)) => (Some(k.to_ascii_lowercase()), n),
+            None => (None, name),
+        };
+        let found = all.iter().find(|w| {
+            w.name == bare
+                && kind.as_deref().is_none_or(|k| {
+                    matches!(
+                        (k, w.kind),
+                        ("deployment" | "deploy", WorkloadKind::Deployment)
+                            | ("statefulset" | "sts", WorkloadKind::StatefulSet)
+                            | ("job", WorkloadKind::Job)
+                    )
+                })
+        });
+        found.cloned().ok_or_else(|| Error::NotFound {
+            what: format!("workload `{name}` in overlay {}", self.overlay),
+            help: Some(format!("name one of {}", all.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))),
+        })
+    }
+
+    /// The objects as they are sent: labelled with the apply set, the Namespace recording every
+    /// kind the set has held (the live record read first: a failed read is an error, never
+    /// "nothing recorded", which would stop the prune of kinds recorded earlier).
+    async fn prepared(&self, resolver: &mut Resolver) -> Result<Vec<Value>> {
+        let recorded = apply::recorded_kinds(resolver, &self.namespace).await?;
+        apply::prepare(&self.objects, &self.applyset, &recorded)
+    }
+
+    /// Server-side apply of every object, prune, and (with `options.wait`) the rollout waits,
+    /// rolling back on failure when asked. A dry run computes what `diff` shows and changes
+    /// nothing. A failed rollout is in the report (`ok: false`, `error`), not an `Err`.
+    pub async fn apply(&self, options: &Apply, events: &mut dyn FnMut(Event<'_>)) -> Result<ApplyReport> {
+        self.guard()?;
+        let mut resolver = Resolver::new(self.client.clone());
+        let objects = self.prepared(&mut resolver).await?;
+        let workloads = self.workloads();
+        let mut report = ApplyReport {
+            overlay: self.overlay.clone(),
+            context: self.info.context.clone(),
+            namespace: self.namespace.clone(),
+            dry_run: self.dry_run(),
+            applied: Vec::new(),
+            changes: None,
+            workloads: workloads.clone(),
+            waited: false,
+            rolled_back: Vec::new(),
+            ok: true,
+            error: None,
+            rendered: objects.len(),
+        };
+        if self.dry_run() {
+            let prune = options.prune == Prune::Delete;
+            report.changes = Some(diff::diff(&mut resolver, &objects, &self.namespace, &self.applyset, prune).await?);
+            return Ok(report);
+        }
+        // Revisions before the change, to roll back to.
+        let before = match options.on_failure {
+            OnFailure::RollBack => workload::revisions(&self.client, &workloads).await?,
+            OnFailure::Stay => Vec::new(),
+        };
+        let apply_options = ApplyOptions {
+            applyset: self.applyset.clone(),
+            force_conflicts: options.conflicts == Conflicts::Force,
+            prune: options.prune == Prune::Delete,
+            dry_run: false,
+        };
+        report.applied = apply::apply(&mut resolver, &objects, &self.namespace, &apply_options, &mut |a| events(Event::Applied(a))).await?;
+        let Some(timeout) = options.wait else { return Ok(report) };
+        report.waited = true;
+        if let Err(failure) = self.wait(&workloads, timeout, events).await {
+            for (workload, from, to) in workload::roll_back_changed(&self.client, &before).await? {
+                let rolled = RolledBack { workload, from, to };
+                events(Event::RolledBack(&rolled));
+                report.rolled_back.push(rolled);
+            }
+            if !report.rolled_back.is_empty() {
+                let back: Vec<Workload> = report.rolled_back.iter().map(|r| r.workload.clone()).collect();
+                self.wait(&back, timeout, events).await?;
+            }
+            report.ok = false;
+            report.error = Some(failure);
+        }
+        Ok(report)
+    }
+
+    async fn wait(&self, workloads: &[Workload], timeout: Duration, events: &mut dyn FnMut(Event<'_>)) -> Result<()> {
+        rollout::wait_all(&self.client, workloads, timeout, &mut |w, s| events(Event::Rollout(w, s))).await
+    }
+
+    /// What an apply would change (server-side dry run), and with `prune` what it would delete.
+    pub async fn diff(&self, prune: Prune) -> Result<Vec<ObjectDiff>> {
+        let mut resolver = Resolver::new(self.client.clone());
+        let objects = self.prepared(&mut resolver).await?;
+        diff::diff(&mut resolver, &objects, &self.namespace, &self.applyset, prune == Prune::Delete).await
+    }
+
+    /// Every workload of the overlay and how far it is rolled out.
+    pub async fn status(&self) -> Result<StatusReport> {
+        let workloads = workload::status(&self.client, &self.workloads()).await?;
+        Ok(StatusReport {
+            overlay: self.overlay.clone(),
+            context: self.info.context.clone(),
+            namespace: self.namespace.clone(),
+            all_ready: workloads.iter().all(|w| w.is_ready),
+            workloads,
+        })
+    }
+
+    /// Sets the replica count of a Deployment or StatefulSet, then (with `wait`) waits for it.
+    /// A dry run reads the current count and changes nothing.
+    pub async fn scale(&self, name: &str, replicas: i32, wait: Option<Duration>, events: &mut dyn FnMut(Event<'_>)) -> Result<ScaleReport> {
+        self.guard()?;
+        let w = self.workload(name)?;
+        if replicas < 0 {
+            return Err(Error::Rejected {
+                resource: w.to_string(),
+                message: format!("replicas must be 0 or more, not {replicas}"),
+                help: None,
+            });
+        }
+        if w.kind == WorkloadKind::Job {
+            return Err(Error::Rejected { resource: w.to_string(), message: "a Job cannot be scaled".to_owned(), help: None });
+        }
+        let Some(from) = workload::desired_replicas(&self.client, &w).await? else {
+            return Err(Error::NotFound {
+                what: format!("{w} in namespace {}", w.namespace),
+                help: Some("apply the overlay first".to_owned()),
+            });
+        };
+        let mut report = ScaleReport { workload: w.clone(), from, to: replicas, dry_run: self.dry_run(), waited: false };
+        if self.dry_run() {
+            return Ok(report);
+        }
+        workload::scale(&self.client, &w, replicas).await?;
+        if let Some(timeout) = wait {
+            self.wait(std::slice::from_ref(&w), timeout, events).await?;
+            report.waited = true;
+        }
+        Ok(report)
+    }
+
+    /// Rolls a Deployment back to revision `to` (default: the one before the current), then
+    /// (with `wait`) waits for the rollout. A dry run works out the revision and changes nothing.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        to: Option<i64>,
+        wait: Option<Duration>,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RollbackReport> {
+        self.guard()?;
+        let w = self.workload(name)?;
+        let plan = workload::plan_rollback(&self.client, &w, to).await?;
+        let mut report = RollbackReport {
+            workload: w.clone(),
+            from: plan.from,
+            to: plan.to,
+            images: plan.images.clone(),
+            dry_run: self.dry_run(),
+            waited: false,
+        };
+        if self.dry_run() || plan.from == plan.to {
+            return Ok(report);
+        }
+        workload::execute_rollback(&self.client, &w, &plan).await?;
+        if let Some(timeout) = wait {
+            self.wait(std::slice::from_ref(&w), timeout, events).await?;
+            report.waited = true;
+        }
+        Ok(report)
+    }
+
+    /// The overlay's objects that exist on the cluster, in render order.
+    pub async fn live_objects(&self) -> Result<Vec<ObjectRef>> {
+        let mut resolver = Resolver::new(self.client.clone());
+        let mut live = Vec::new();
+        for r in self.objects.iter().filter_map(ObjectRef::of) {
+            // A kind this server does not serve has nothing on it.
+            let (api, _, _) = match resolver.api_for(&r, &self.namespace).await {
+                Ok(found) => found,
+                Err(Error::Rejected { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            if api.get_opt(&r.name).await.map_err(|e| super::api_error("read", &r, e))?.is_some() {
+                live.push(r);
+            }
+        }
+        Ok(live)
+    }
+
+    /// Deletes the overlay's namespace (and with it everything namespaced) and waits up to
+    /// `timeout` until it is gone. A dry run lists what would go and changes nothing. The
+    /// caller asks for confirmation first.
+    pub async fn delete(&self, timeout: Duration) -> Result<DeleteReport> {
+        self.guard()?;
+        let existed = workload::namespace_exists(&self.client, &self.namespace).await?;
+        let objects = if existed { self.live_objects().await? } else { Vec::new() };
+        let report = DeleteReport {
+            namespace: self.namespace.clone(),
+            context: self.info.context.clone(),
+            existed,
+            objects,
+            dry_run: self.dry_run(),
+        };
+        if self.dry_run() || !existed {
+            return Ok(report);
+        }
+        workload::delete_namespace(&self.client, &self.namespace, timeout).await?;
+        Ok(report)
+    }
+}
