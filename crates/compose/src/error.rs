@@ -35,7 +35,7 @@ pub enum Error {
     Pull { image: String, service: String, reason: String, help: String },
     /// A host port is taken before anything was created.
     #[error(
-        "host port {port}/{protocol} for service {service} is already in use by {holder}; nothing was created\n  help: stop it, or publish another host port (e.g. set the port variable in the env file)"
+        "host port {port}/{protocol} for service {service} is already in use by {holder}; nothing was created or started\n  help: stop it, or publish another host port (e.g. set the port variable in the env file)"
     )]
     PortInUse { service: String, port: u16, protocol: String, holder: String },
     /// A container did not become ready.

@@ -10,12 +10,12 @@ use stack_config::compose::Port;
 use crate::{Engine, Error, Result, labels};
 
 impl Engine {
-    /// Checks that `port` of `service` can be bound. `own` names containers whose bindings do not
-    /// count (the ones this run keeps or replaces).
+    /// Checks that `port` of `service` can be bound. `own` names the service's running containers
+    /// (kept or replaced by this run), whose bindings do not count; a stopped container of the
+    /// service holds no port, so it is not in `own` and its ports are checked like new ones.
     pub(crate) async fn check_port(&self, service: &str, port: &Port, own: &[String]) -> Result<()> {
         let Some(published) = port.published else { return Ok(()) };
-        // The service's own container (kept, started or replaced by this run) may hold the port,
-        // even while it is still starting and not yet listed as running.
+        // The service's own running container (kept or replaced by this run) may hold the port.
         for name in own {
             if self.binds_port(name, published, &port.protocol).await? {
                 return Ok(());

@@ -183,7 +183,10 @@ impl Engine {
         for svc in &selected {
             let (_, action, current) = &plans[&svc.name];
             if *action != Action::UpToDate {
-                let own: Vec<String> = current.iter().map(|c| c.name.clone()).collect();
+                // Only a running container of the service holds its ports now (a recreate
+                // removes it first). A stopped one holds nothing: its ports must be free, or
+                // its start fails half-way through the stack with the engine's bind error.
+                let own: Vec<String> = current.iter().filter(|c| holds_ports(c)).map(|c| c.name.clone()).collect();
                 for port in &svc.ports {
                     self.check_port(&svc.name, port, &own).await?;
                 }
@@ -545,6 +548,12 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// Whether a container's published ports are bound now (its state is running, paused or
+/// restarting).
+fn holds_ports(c: &Container) -> bool {
+    matches!(c.state.as_str(), "running" | "paused" | "restarting")
 }
 
 fn condition_text(r: Readiness) -> &'static str {
