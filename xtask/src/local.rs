@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use futures_util::StreamExt;
 use serde::Serialize;
+use stack_compose::observe::HealthSource;
 use stack_compose::progress::{Event, Progress};
 use stack_compose::{BuildPolicy, DownOptions, Engine, EngineOptions, Stack, UpOptions};
 use stack_config::Infra;
@@ -249,7 +250,7 @@ pub fn status(cx: &Context, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let vars = infra.vars(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?;
     let project = stack_config::infra::project_name(env, &vars);
     let rt = runtime()?;
-    let containers = rt.block_on(async { anyhow::Ok(connect().await?.project_containers(&project).await?) })?;
+    let containers = rt.block_on(async { anyhow::Ok(connect().await?.project_status(&project).await?) })?;
     let rows: Vec<_> = containers.iter().filter(|c| filter.as_ref().is_none_or(|f| f.contains(&c.service))).collect();
     if cx.out.is_json() {
         let rows: Vec<StatusRow<'_>> = rows.iter().map(|c| StatusRow { container: c }).collect();
@@ -263,7 +264,10 @@ pub fn status(cx: &Context, only: Option<&str>) -> anyhow::Result<ExitCode> {
                 c.service.clone(),
                 c.name.clone(),
                 c.state.clone(),
-                c.health.clone(),
+                match c.health_source {
+                    HealthSource::Probe => format!("{} (probe; docker: {})", c.health, c.docker_health),
+                    _ => c.health.clone(),
+                },
                 c.ports.join(","),
                 c.image.clone(),
                 c.status.clone(),

@@ -23,8 +23,13 @@ pub struct Container {
     pub state: String,
     /// Docker's status text, e.g. "Up 5 minutes (healthy)".
     pub status: String,
-    /// healthy, unhealthy, starting, or none.
+    /// The verdict: healthy, unhealthy, starting, or none. Docker's own, except where
+    /// [`Engine::project_status`] probed a container Docker still calls `starting`.
     pub health: String,
+    /// What Docker's healthcheck says (healthy, unhealthy, starting, or none).
+    pub docker_health: String,
+    /// Where `health` comes from.
+    pub health_source: HealthSource,
     /// Published ports as `HOST_IP:HOST_PORT->CONTAINER_PORT/PROTO`.
     pub ports: Vec<String>,
     /// Unix seconds of creation.
@@ -33,7 +38,44 @@ pub struct Container {
     pub labels: HashMap<String, String>,
 }
 
+/// Where a container's health verdict comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HealthSource {
+    /// Docker's healthcheck.
+    Docker,
+    /// The toolkit ran the container's healthcheck command itself, after the container's
+    /// current start, while Docker's first check was still pending (as `up` judges readiness).
+    Probe,
+    /// The container has no healthcheck.
+    None,
+}
+
 impl Engine {
+    /// Every container of `project`, with the toolkit's health verdict: a running container
+    /// that Docker still calls `starting` (its first healthcheck interval has not passed) gets
+    /// its own healthcheck command run once, as `up` does while it waits; when that passes it
+    /// is `healthy` from [`HealthSource::Probe`], and `docker_health` keeps Docker's word. So a
+    /// `status` right after a start agrees with the start.
+    pub async fn project_status(&self, project: &str) -> Result<Vec<Container>> {
+        let mut containers = self.project_containers(project).await?;
+        for c in containers.iter_mut().filter(|c| c.state == "running" && c.docker_health == "starting") {
+            let info = self.inspect(&c.name).await?;
+            let Some(check) = info.config.and_then(|config| config.healthcheck) else { continue };
+            let test = check.test.unwrap_or_default();
+            // Docker's timeout is in nanoseconds; 0 means its default of 30 s.
+            let timeout = match check.timeout {
+                Some(ns) if ns > 0 => std::time::Duration::from_nanos(ns.unsigned_abs()),
+                _ => std::time::Duration::from_secs(30),
+            };
+            if let Some((0, _)) = self.probe(&c.name, &test, timeout).await? {
+                c.health = "healthy".to_owned();
+                c.health_source = HealthSource::Probe;
+            }
+        }
+        Ok(containers)
+    }
+
     /// Every container of `project` (running or not), sorted by service and number.
     pub async fn project_containers(&self, project: &str) -> Result<Vec<Container>> {
         self.containers_labelled(&[format!("{}={project}", labels::PROJECT)]).await
@@ -85,6 +127,8 @@ impl Engine {
                     state: c.state.map(|s| s.to_string()).unwrap_or_default(),
                     status,
                     health: health.to_owned(),
+                    docker_health: health.to_owned(),
+                    health_source: if health == "none" { HealthSource::None } else { HealthSource::Docker },
                     ports,
                     created: c.created.unwrap_or_default(),
                     labels,
