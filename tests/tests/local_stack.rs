@@ -41,6 +41,18 @@ fn db_start_is_healthy_idempotent_and_recreates_only_what_changed() {
         actions(&first),
         [("mongo", "create"), ("rabbitmq", "create"), ("redis", "create")].map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
+    // Right after the start, status agrees with it: every store is healthy, even where Docker's
+    // own first healthcheck (5 s after the start) has not run yet; the JSON says whose verdict.
+    let status = json(&s.ok(&["db", "status", "--output", "json"]));
+    for row in status.as_array().expect("rows") {
+        assert_eq!(row["health"], "healthy", "{row}");
+        match row["healthSource"].as_str() {
+            Some("docker") => assert_eq!(row["dockerHealth"], "healthy", "{row}"),
+            Some("probe") => assert_eq!(row["dockerHealth"], "starting", "{row}"),
+            other => panic!("healthSource {other:?}: {row}"),
+        }
+    }
+    assert_eq!(status.as_array().map(Vec::len), Some(3), "{status}");
     // Every store answers its own protocol inside its container, after this start.
     assert_eq!(s.exec("redis", &["redis-cli", "ping"]), "PONG");
     s.exec("rabbitmq", &["rabbitmq-diagnostics", "-q", "ping"]);
@@ -202,6 +214,34 @@ fn taken_host_port_is_reported_before_anything_is_created() {
 }
 
 #[test]
+fn taken_host_port_of_a_stopped_container_is_reported_before_anything_is_started() {
+    let _g = serial();
+    let s = TestStack::new("portstop");
+    s.ok(&["db", "start"]);
+    s.ok(&["db", "stop"]);
+    let port: u16 = s.var("REDIS_PORT").parse().expect("port");
+    let holder = std::net::TcpListener::bind(("0.0.0.0", port)).expect("hold the port");
+    let out = s.xtask(&["db", "start"]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("host port {port}/tcp for service redis is already in use by process")), "{}", describe(&out));
+    assert!(err.contains(&format!("pid {}", std::process::id())) || err.contains("could not be identified"), "{}", describe(&out));
+    assert!(!err.contains("userland proxy"), "the engine's bind error instead of the preflight's\n{}", describe(&out));
+    // Nothing was started: mongo and rabbitmq are still stopped.
+    let states = docker_lines(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", s.project),
+        "--format",
+        "{{.Names}} {{.State}}",
+    ]);
+    assert!(states.len() == 3 && states.iter().all(|st| st.ends_with(" exited")), "{states:?}");
+    drop(holder);
+    s.ok(&["db", "start"]);
+}
+
+#[test]
 fn crash_loop_fails_fast_with_the_log_tail() {
     let _g = serial();
     let mut s = TestStack::new("crash");
@@ -314,7 +354,10 @@ fn health_reports_every_store_and_service_and_a_stopped_store_fails_alone() {
         let out = s.xtask(&["health", "--output", "json", "--deadline", "4"]);
         assert!(!out.status.success(), "a stopped store must fail the run\n{}", describe(&out));
         let report = json(&out);
-        let noticed = status(&report).iter().any(|(name, st)| name == "srvthreds-session-agent" && st == "fail");
+        // Both services that use Redis must have noticed; each re-checks on its own clock.
+        let noticed = ["srvthreds-engine", "srvthreds-session-agent"]
+            .iter()
+            .all(|wanted| status(&report).iter().any(|(name, st)| name == wanted && st == "fail"));
         if noticed || std::time::Instant::now() > give_up {
             break (out, report);
         }
@@ -338,4 +381,41 @@ fn health_reports_every_store_and_service_and_a_stopped_store_fails_alone() {
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(TEST_REDIS_PASSWORD) && !all.contains(TEST_RABBIT_PASSWORD), "a password leaked:\n{all}");
     assert!(stderr(&out).contains("failed: redis"), "{}", describe(&out));
+}
+
+#[test]
+fn health_reports_services_never_started_as_not_deployed() {
+    let _g = serial();
+    let s = TestStack::new("hnodeploy");
+    s.ok(&["deploy", "test", "s_a_dbs"]);
+    let out = s.ok(&["health", "--output", "json"]);
+    let report = json(&out);
+    let mut status: Vec<(String, String)> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap_or_default().to_owned(), c["status"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    status.sort();
+    let expected: Vec<(String, String)> = [
+        ("mongo", "pass"),
+        ("rabbitmq", "pass"),
+        ("rabbitmq-management", "pass"),
+        ("redis", "pass"),
+        ("srvthreds-engine", "notDeployed"),
+        ("srvthreds-persistence-agent", "notDeployed"),
+        ("srvthreds-session-agent", "notDeployed"),
+    ]
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .to_vec();
+    assert_eq!(status, expected, "{report}");
+    assert_eq!(report["ok"], true, "{report}");
+    let human = s.ok(&["health"]);
+    assert!(stdout(&human).contains("not deployed"), "{}", describe(&human));
+    // Asked for, the services that never started fail.
+    let all = s.xtask(&["health", "--require-all", "--deadline", "2", "--output", "json"]);
+    assert!(!all.status.success(), "{}", describe(&all));
+    let report = json(&all);
+    let engine = report["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "srvthreds-engine").expect("engine");
+    assert_eq!(engine["status"], "fail", "{report}");
 }

@@ -170,6 +170,10 @@ pub struct Health {
     /// Overall deadline of each check, in seconds
     #[arg(long, value_name = "SECS", default_value_t = 20)]
     pub deadline: u64,
+    /// Also check (and fail on) services that were never started in this environment; without
+    /// it they are reported as "not deployed"
+    #[arg(long)]
+    pub require_all: bool,
 }
 
 #[derive(Debug, Subcommand)]

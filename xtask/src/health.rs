@@ -35,15 +35,32 @@ mod full {
         let (infra, _) = Infra::load(&cx.infra, &crate::load_options())?;
         let env = infra.environments.get(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?.clone();
         let rt = crate::local::runtime()?;
+        // Checks of services that were never started here: reported as not deployed.
+        let mut absent = Vec::new();
         let mut checks = match env.kind {
             Kind::Docker => {
                 let (resolved, _) = infra.resolve(&cx.env, "s_a_dbs_s")?;
                 let Some(project) = resolved.compose.as_ref() else { bail!("the full stack of `{}` has no compose project", cx.env) };
-                let ips = rt.block_on(async {
+                let (ips, containers) = rt.block_on(async {
                     let engine = Engine::connect(&EngineOptions::from_env(&|k| std::env::var(k).ok())).await?;
-                    anyhow::Ok(engine.container_ips(&resolved.project_name).await?)
+                    let ips = engine.container_ips(&resolved.project_name).await?;
+                    anyhow::Ok((ips, engine.project_containers(&resolved.project_name).await?))
                 })?;
-                docker_checks(project, &resolved.services, &Addresses { container_ips: ips })
+                // A service with a container (in any state) is deployed: checked, and a stopped
+                // one fails. One without a container was never started here: reported as not
+                // deployed (a failure with --require-all), at the address it would have on the
+                // project's network.
+                let (deployed, never): (Vec<String>, Vec<String>) =
+                    resolved.services.iter().cloned().partition(|s| containers.iter().any(|c| &c.service == s));
+                let nowhere = Addresses { container_ips: never.iter().map(|s| (s.clone(), s.clone())).collect() };
+                absent = docker_checks(project, &never, &nowhere)
+                    .into_iter()
+                    .map(|c| {
+                        let why = format!("no container in project {}: never started here", resolved.project_name);
+                        (c, why)
+                    })
+                    .collect();
+                docker_checks(project, &deployed, &Addresses { container_ips: ips })
             }
             Kind::Cloud => {
                 let vars = infra.vars(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?;
@@ -57,7 +74,7 @@ mod full {
             }
         };
         if !args.only.is_empty() {
-            let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
+            let names: Vec<String> = checks.iter().chain(absent.iter().map(|(c, _)| c)).map(|c| c.name.clone()).collect();
             for wanted in &args.only {
                 if !names.contains(wanted) {
                     let hint = stack_config::suggest::did_you_mean(wanted, names.iter().map(String::as_str)).unwrap_or_default();
@@ -65,12 +82,23 @@ mod full {
                 }
             }
             checks.retain(|c| args.only.contains(&c.name));
+            absent.retain(|(c, _)| args.only.contains(&c.name));
         }
-        if checks.is_empty() {
+        if checks.is_empty() && absent.is_empty() {
             bail!("environment `{}` has nothing to check", cx.env);
         }
         let policy = RetryPolicy { deadline: Duration::from_secs(args.deadline.max(1)), ..RetryPolicy::default() };
-        let report = rt.block_on(run_all(&checks, &policy));
+        let mut ran = rt.block_on(run_all(&checks, &policy)).checks;
+        ran.extend(absent.iter().map(|(c, why)| {
+            let mut report = stack_health::CheckReport::not_deployed(c, why);
+            if args.require_all {
+                report.status = stack_health::Status::Fail;
+                report.last_error = Some(format!("{why} (--require-all)"));
+                report.detail = None;
+            }
+            report
+        }));
+        let report = stack_health::Report::new(ran);
         if cx.out.is_json() {
             cx.out.json(&report)?;
         } else {

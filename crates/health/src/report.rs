@@ -7,10 +7,13 @@ use serde::Serialize;
 
 /// Whether a check passed within its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "camelCase")]
 pub enum Status {
     Pass,
     Fail,
+    /// What it checks was never started in this environment (no container of the service):
+    /// reported, not probed, and not a failure.
+    NotDeployed,
 }
 
 /// The outcome of one check. Every text in it is redacted.
@@ -32,7 +35,24 @@ pub struct CheckReport {
     pub detail: Option<String>,
 }
 
-/// The outcome of several checks; `ok` when every one passed.
+impl CheckReport {
+    /// The report of a check whose service is not deployed: not probed.
+    pub fn not_deployed(check: &crate::Check, why: &str) -> CheckReport {
+        CheckReport {
+            name: check.name.clone(),
+            target: check.target.describe(),
+            status: Status::NotDeployed,
+            attempts: 0,
+            latency_ms: 0,
+            elapsed_ms: 0,
+            last_error: None,
+            detail: Some(why.to_owned()),
+        }
+    }
+}
+
+/// The outcome of several checks; `ok` when none failed (a check that is not deployed is no
+/// failure).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub checks: Vec<CheckReport>,
@@ -41,7 +61,7 @@ pub struct Report {
 
 impl Report {
     pub fn new(checks: Vec<CheckReport>) -> Report {
-        let ok = checks.iter().all(|check| check.status == Status::Pass);
+        let ok = checks.iter().all(|check| check.status != Status::Fail);
         Report { checks, ok }
     }
 
@@ -56,6 +76,7 @@ impl fmt::Display for Status {
         f.write_str(match self {
             Status::Pass => "pass",
             Status::Fail => "FAIL",
+            Status::NotDeployed => "not deployed",
         })
     }
 }
@@ -79,8 +100,10 @@ impl fmt::Display for Report {
         write_row(f, &header, &widths)?;
         for (row, check) in rows.iter().zip(&self.checks) {
             write_row(f, row, &widths)?;
-            if check.status == Status::Fail {
-                writeln!(f, "  error: {}", check.last_error.as_deref().unwrap_or("no attempt finished"))?;
+            match check.status {
+                Status::Fail => writeln!(f, "  error: {}", check.last_error.as_deref().unwrap_or("no attempt finished"))?,
+                Status::NotDeployed => writeln!(f, "  note: {}", check.detail.as_deref().unwrap_or("not deployed"))?,
+                Status::Pass => {}
             }
         }
         Ok(())
@@ -137,6 +160,23 @@ mongodb  FAIL    12        1500 ms  mongodb mongodb://127.0.0.1:1
   error: mongodb at 127.0.0.1:1: ping failed: connection refused
 ";
         assert_eq!(report().to_string(), expected);
+    }
+
+    #[test]
+    fn not_deployed_is_reported_and_no_failure() {
+        let check = crate::Check::new("srvthreds-engine", crate::Target::Tcp { host: "127.0.0.1".to_owned(), port: 3001 });
+        let mut checks = report().checks;
+        checks.retain(|c| c.status == Status::Pass);
+        checks.push(CheckReport::not_deployed(&check, "no container of service srvthreds-engine"));
+        let report = Report::new(checks);
+        assert!(report.ok);
+        assert_eq!(report.failures().count(), 0);
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        assert_eq!(json["checks"][1]["status"], "notDeployed");
+        assert_eq!(json["checks"][1]["attempts"], 0);
+        let text = report.to_string();
+        assert!(text.contains("srvthreds-engine  not deployed  0"), "{text}");
+        assert!(text.contains("  note: no container of service srvthreds-engine"), "{text}");
     }
 
     #[test]
