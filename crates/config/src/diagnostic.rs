@@ -89,6 +89,10 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A finding is an error value of its own: it can be returned with `?` into any error type,
+/// and its [`Display`](fmt::Display) is the whole report (file, position, field, help).
+impl std::error::Error for Diagnostic {}
+
 impl Diagnostics {
     /// No findings.
     pub fn new() -> Self {
@@ -170,5 +174,41 @@ impl IntoIterator for Diagnostics {
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
         Diagnostics(vec![d])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown_service() -> Diagnostic {
+        let location = Location { line: 3, column: 5 };
+        Diagnostic::error(Utf8Path::new("compose.yaml"), Some(location), "services.web.depends_on[0]", "unknown service `db`")
+            .with_help("did you mean `dbs`?")
+    }
+
+    #[test]
+    fn display_names_file_position_field_message_and_help() {
+        assert_eq!(
+            unknown_service().to_string(),
+            "error: compose.yaml:3:5: `services.web.depends_on[0]`: unknown service `db`\n  help: did you mean `dbs`?"
+        );
+        let whole_file = Diagnostic::warning(Utf8Path::new("a.env"), None, "", "no such file");
+        assert_eq!(whole_file.to_string(), "warning: a.env: no such file");
+    }
+
+    #[test]
+    fn is_an_error_that_question_mark_boxes() {
+        fn check() -> Result<(), Diagnostic> {
+            Err(unknown_service())
+        }
+        fn fails() -> Result<(), Box<dyn std::error::Error>> {
+            check()?;
+            Ok(())
+        }
+        let error = fails().expect_err("the diagnostic is returned");
+        assert_eq!(error.to_string(), unknown_service().to_string());
+        assert!(error.source().is_none());
+        assert_eq!(error.downcast_ref::<Diagnostic>(), Some(&unknown_service()));
     }
 }
