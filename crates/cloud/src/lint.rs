@@ -31,6 +31,7 @@ use hcl_edit::expr::{Expression, Traversal, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use hcl_edit::visit::{Visit, visit_traversal};
 use serde::Serialize;
+use stack_config::suggest::{Rules, closest_with};
 
 use crate::{Error, Result};
 
@@ -516,39 +517,16 @@ impl Lines {
     }
 }
 
-/// The candidate closest to `name` when it is close enough to be a likely typo: one name
-/// containing the other (`vpc_cidr` → `vpc_cidr_block`; both at least 4 characters) ranks first,
-/// then an edit distance of at most a third of the name's length (at least 1), smallest first.
-fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
-    let mut best: Option<((bool, usize), &str)> = None;
-    for candidate in candidates {
-        let distance = edit_distance(name, candidate);
-        let contained = name.len() >= 4 && candidate.len() >= 4 && (candidate.contains(name) || name.contains(candidate));
-        if !contained && distance > limit {
-            continue;
-        }
-        let score = (!contained, distance);
-        if best.is_none_or(|(b, _)| score < b) {
-            best = Some((score, candidate));
-        }
-    }
-    best.map(|(_, candidate)| candidate)
-}
+/// The lint's did-you-mean rules: a declared name that contains the written one or is contained
+/// in it (`vpc_cidr` → `vpc_cidr_block`; both at least 4 characters) ranks first, then an edit
+/// distance of at most a third of the name's length (at least 1), smallest first. The distance
+/// is the one of [`stack_config::suggest`]: case is ignored and a swap of neighbours is one edit.
+const CLOSE: Rules = Rules { extra_edits: 0, containment: true };
 
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
+/// The candidate closest to `name` under the lint's rules ([`CLOSE`]), when it is close enough
+/// to be a likely typo.
+fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    closest_with(name, candidates, CLOSE)
 }
 
 #[cfg(test)]
@@ -568,13 +546,6 @@ mod tests {
         check("tag", Some("tags"));
         check("instance_size", None);
         check("region", None);
-    }
-
-    #[test]
-    fn edit_distance_counts_insertions_deletions_and_substitutions() {
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 
     #[test]
