@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::compose::{self, Project};
 use crate::deployment::{Catalogue, Composing, DeployCommand, Deployment, Effective, FileRef};
 use crate::environment::{self, Environment, Environments, Kind, Vars};
-use crate::{Diagnostic, Diagnostics, Error, Result, suggest};
+use crate::{Diagnostic, Diagnostics, Error, Result, kustomize, suggest};
 
 /// The catalogue, relative to the infrastructure root.
 pub const CATALOGUE_FILE: &str = "config/containerDeploymentConfig.json";
@@ -154,13 +154,16 @@ impl Infra {
             if d.target.composing == Composing::Kubernetes {
                 for overlay in d.target.overlay.iter().chain(d.target.environment_overrides.values().filter_map(|o| o.overlay.as_ref())) {
                     let dir = self.root.join(OVERLAYS_DIR).join(overlay);
-                    if !dir.join("kustomization.yaml").is_file() && !dir.join("kustomization.yml").is_file() {
+                    if kustomize::find_file(&dir).is_none() {
                         diags.push(
                             Diagnostic::error(
                                 &self.catalogue.file,
                                 Some(d.location),
                                 &format!("{field}.target.overlay"),
-                                format!("overlay `{overlay}` not found: no {dir}/kustomization.yaml"),
+                                format!(
+                                    "overlay `{overlay}` not found: no kustomization file (one of {}) in {dir}",
+                                    kustomize::FILE_NAMES.join(", ")
+                                ),
                             )
                             .with_help_opt(suggest::did_you_mean(overlay, self.overlays().iter().map(String::as_str))),
                         );
@@ -170,13 +173,10 @@ impl Infra {
         }
     }
 
-    /// The names of the overlays under `k8s/overlays`.
+    /// The names of the overlays under `k8s/overlays` (directories holding a kustomization
+    /// file, see [`kustomize::overlays`]), sorted; none when that directory cannot be read.
     pub fn overlays(&self) -> Vec<String> {
-        let mut out: Vec<String> = std::fs::read_dir(self.root.join(OVERLAYS_DIR))
-            .map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).filter_map(|e| e.file_name().into_string().ok()).collect())
-            .unwrap_or_default();
-        out.sort();
-        out
+        kustomize::overlays(&self.root).unwrap_or_default()
     }
 
     /// The variables of an environment: its env file (or the `.example` beside it) and the
@@ -380,4 +380,71 @@ fn read(root: &Utf8Path, rel: &str, diags: &mut Diagnostics) -> Option<(Utf8Path
 fn missing_file(catalogue: &Utf8Path, f: &FileRef, root: &Utf8Path, field: &str) -> Diagnostic {
     Diagnostic::error(catalogue, Some(f.location), field, format!("file `{}` not found (looked for {})", f.path, root.join(&f.path)))
         .with_help("paths in the catalogue are relative to the infrastructure root")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree with one docker environment and one kubernetes deployment of overlay `minikube`.
+    fn tree() -> (tempfile::TempDir, Utf8PathBuf) {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let root = Utf8PathBuf::from_path_buf(temp.path().to_path_buf()).expect("UTF-8 temp path");
+        write(&root.join(ENVIRONMENTS_FILE), r#"{"environments": {"local": {"kind": "docker", "project": "srvthreds"}}}"#);
+        write(
+            &root.join(CATALOGUE_FILE),
+            r#"{"deployments": [{"name": "Minikube", "shortName": "k8s_minikube", "environments": ["local"],
+                "target": {"composing": "kubernetes", "deployCommand": "apply", "overlay": "minikube"}}]}"#,
+        );
+        (temp, root)
+    }
+
+    fn write(path: &Utf8Path, text: &str) {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create dir");
+        }
+        std::fs::write(path, text).expect("write file");
+    }
+
+    fn messages(diags: &Diagnostics) -> Vec<String> {
+        diags.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn an_overlay_is_found_by_each_kustomization_file_name() {
+        for name in kustomize::FILE_NAMES {
+            let (_temp, root) = tree();
+            write(&root.join(OVERLAYS_DIR).join("minikube").join(name), "resources: []\n");
+            let diags = Infra::check(&root, &LoadOptions::default());
+            assert!(diags.is_empty(), "{name}: {:?}", messages(&diags));
+        }
+    }
+
+    #[test]
+    fn an_overlay_without_a_kustomization_file_is_missing_and_the_close_one_is_suggested() {
+        let (_temp, root) = tree();
+        write(&root.join(OVERLAYS_DIR).join("minikube/README.md"), "no kustomization here\n");
+        write(&root.join(OVERLAYS_DIR).join("minikub/Kustomization"), "resources: []\n");
+        let diags = Infra::check(&root, &LoadOptions::default());
+        let errors: Vec<&Diagnostic> = diags.errors().collect();
+        assert_eq!(errors.len(), 1, "{:?}", messages(&diags));
+        assert_eq!(errors[0].field, "deployments.k8s_minikube.target.overlay");
+        let dir = root.join(OVERLAYS_DIR).join("minikube");
+        assert_eq!(
+            errors[0].message,
+            format!(
+                "overlay `minikube` not found: no kustomization file (one of kustomization.yaml, kustomization.yml, Kustomization) in {dir}"
+            )
+        );
+        assert_eq!(errors[0].help.as_deref(), Some("did you mean `minikub`?"));
+    }
+
+    #[test]
+    fn overlays_lists_only_directories_with_a_kustomization_file() {
+        let (_temp, root) = tree();
+        write(&root.join(OVERLAYS_DIR).join("minikube/Kustomization"), "");
+        write(&root.join(OVERLAYS_DIR).join("scratch/notes.txt"), "");
+        let (infra, _) = Infra::load(&root, &LoadOptions::default()).expect("the tree loads");
+        assert_eq!(infra.overlays(), ["minikube"]);
+    }
 }

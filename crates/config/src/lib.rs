@@ -19,6 +19,7 @@ pub mod environment;
 mod error;
 pub mod infra;
 pub mod interpolate;
+pub mod kustomize;
 pub mod node;
 pub mod secret;
 pub mod suggest;

@@ -3,13 +3,11 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
+use stack_config::kustomize;
 use stack_config::node::{Node, Value as NodeValue};
 
 use super::yaml;
 use crate::{Error, Result};
-
-/// The file names Kustomize looks for in a directory, in its order.
-const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The top-level fields the native renderer implements.
 const SUPPORTED: [&str; 14] = [
@@ -65,10 +63,10 @@ pub(super) struct LabelSet {
 impl Kustomization {
     /// Finds and reads the kustomization file of `dir`.
     pub fn load(dir: &Utf8Path) -> Result<Self> {
-        let path = FILE_NAMES.iter().map(|name| dir.join(name)).find(|path| path.is_file()).ok_or_else(|| Error::RenderInvalid {
+        let path = kustomize::find_file(dir).ok_or_else(|| Error::RenderInvalid {
             path: dir.to_string(),
             line: 0,
-            message: format!("no kustomization file (one of {}) in this directory", FILE_NAMES.join(", ")),
+            message: format!("no kustomization file (one of {}) in this directory", kustomize::FILE_NAMES.join(", ")),
         })?;
         let text = std::fs::read_to_string(&path).map_err(|source| Error::RenderRead { path: path.to_string(), source })?;
         let root = stack_config::node::parse_yaml(&text).map_err(|error| Error::RenderSyntax {
