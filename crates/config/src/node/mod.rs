@@ -1,8 +1,8 @@
 //! Spanned document tree for YAML and JSON, so that every later validation error can name the
 //! line and column of the value it is about.
 //!
-//! The tree and the typing of its scalars are here; [`parse_yaml`] (and the YAML builder over
-//! yaml-rust2's events) is in `yaml.rs`, [`parse_json`] (a spanned parser checked by serde_json)
+//! The tree and the typing of its scalars are here; [`parse_yaml`] and [`parse_yaml_documents`]
+//! (and the YAML builder over yaml-rust2's events) are in `yaml.rs`, [`parse_json`] (a spanned parser checked by serde_json)
 //! in `json.rs`.
 
 use std::fmt;
@@ -11,7 +11,7 @@ mod json;
 mod yaml;
 
 pub use json::parse_json;
-pub use yaml::parse_yaml;
+pub use yaml::{parse_yaml, parse_yaml_documents};
 
 /// A position in the source text; both numbers start at 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
@@ -273,6 +273,7 @@ mod tests {
         #[test]
         fn parsers_never_panic(text in any::<String>()) {
             let _ = parse_yaml(&text);
+            let _ = parse_yaml_documents(&text);
             let _ = parse_json(&text);
         }
 

@@ -2,6 +2,7 @@
 //! aliases and merge keys resolved and duplicate keys refused.
 
 use std::collections::{HashMap, HashSet};
+use std::str::Chars;
 
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
@@ -17,32 +18,86 @@ const MAX_NODES: usize = 1_000_000;
 /// Aliases become copies of their anchored node, `<<` merge keys are applied, and duplicate
 /// keys are errors. Nesting past 128 levels or expansion past 1 000 000 nodes is refused.
 pub fn parse_yaml(text: &str) -> Result<Node, SyntaxError> {
-    let mut parser = Parser::new_from_str(text);
-    let mut builder = YamlBuilder::default();
-    loop {
-        let (event, marker) = parser.next_token().map_err(|error| scan_error(&error))?;
-        let location = location_of(&marker);
-        match event {
-            Event::Nothing | Event::StreamStart | Event::DocumentStart => {}
-            // Only the first document counts; later ones are not even scanned.
-            Event::StreamEnd | Event::DocumentEnd => break,
-            Event::Scalar(text, style, anchor, tag) => {
-                builder.scalar(text, style, anchor, tag.as_ref(), location)?;
-            }
-            Event::Alias(id) => builder.alias(id, location)?,
-            Event::SequenceStart(anchor, _) => {
-                builder.open(Collection::Seq(Vec::new()), anchor, location)?;
-            }
-            Event::MappingStart(anchor, _) => {
-                builder.open(Collection::Map(MapBuilder::default()), anchor, location)?;
-            }
-            Event::SequenceEnd | Event::MappingEnd => builder.close(location)?,
+    // Only the first document counts; later ones are not even scanned.
+    let first = Documents::new(text).next_document()?;
+    Ok(first.unwrap_or(Node { value: Value::Null, location: Location { line: 1, column: 1 } }))
+}
+
+/// Parses every document of the YAML stream `text` (documents separated by `---`, or ended
+/// by `...`), in order, with the lines and columns of the whole text.
+///
+/// Every document is returned, also an empty one (a `---` with nothing after it before the
+/// next, such as a trailing `---`): it is a null node at its `---`. Text without any content
+/// (empty, or only comments) has no documents. Each document is read as [`parse_yaml`] reads
+/// one; an anchor belongs to its document, so an alias cannot refer to an earlier one. The
+/// limit of 1 000 000 nodes holds for the whole stream.
+///
+/// # Errors
+///
+/// The first syntax error of the stream; the documents before it are not returned.
+pub fn parse_yaml_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    let mut documents = Documents::new(text);
+    let mut out = Vec::new();
+    while let Some(document) = documents.next_document()? {
+        out.push(document);
+    }
+    Ok(out)
+}
+
+/// Reads the documents of a YAML stream one after the other.
+struct Documents<'a> {
+    parser: Parser<Chars<'a>>,
+    builder: YamlBuilder,
+    /// The stream's end was read: there are no more documents.
+    ended: bool,
+}
+
+impl<'a> Documents<'a> {
+    fn new(text: &'a str) -> Self {
+        Documents { parser: Parser::new_from_str(text), builder: YamlBuilder::default(), ended: false }
+    }
+
+    /// The next document, `None` at the end of the stream.
+    fn next_document(&mut self) -> Result<Option<Node>, SyntaxError> {
+        if self.ended {
+            return Ok(None);
         }
+        let builder = &mut self.builder;
+        let mut started = false;
+        loop {
+            let (event, marker) = self.parser.next_token().map_err(|error| scan_error(&error))?;
+            let location = location_of(&marker);
+            match event {
+                Event::Nothing | Event::StreamStart => {}
+                Event::DocumentStart => {
+                    started = true;
+                    builder.document_start = location;
+                }
+                Event::StreamEnd => {
+                    self.ended = true;
+                    break;
+                }
+                Event::DocumentEnd => break,
+                Event::Scalar(text, style, anchor, tag) => {
+                    builder.scalar(text, style, anchor, tag.as_ref(), location)?;
+                }
+                Event::Alias(id) => builder.alias(id, location)?,
+                Event::SequenceStart(anchor, _) => {
+                    builder.open(Collection::Seq(Vec::new()), anchor, location)?;
+                }
+                Event::MappingStart(anchor, _) => {
+                    builder.open(Collection::Map(MapBuilder::default()), anchor, location)?;
+                }
+                Event::SequenceEnd | Event::MappingEnd => builder.close(location)?,
+            }
+        }
+        if let Some(frame) = builder.stack.last() {
+            return Err(syntax_error("unexpected end of document", frame.location));
+        }
+        let root = builder.end_document();
+        // The parser gives every document a node; a document without one is null at its start.
+        Ok(started.then(|| root.unwrap_or(Node { value: Value::Null, location: builder.document_start })))
     }
-    if let Some(frame) = builder.stack.last() {
-        return Err(syntax_error("unexpected end of document", frame.location));
-    }
-    Ok(builder.root.unwrap_or(Node { value: Value::Null, location: Location { line: 1, column: 1 } }))
 }
 
 fn location_of(marker: &Marker) -> Location {
@@ -64,9 +119,14 @@ fn is_str_tag(tag: &Tag) -> bool {
 #[derive(Default)]
 struct YamlBuilder {
     stack: Vec<Frame>,
+    /// The anchors of the current document.
     anchors: HashMap<usize, Anchored>,
-    /// Nodes built so far, counting every alias expansion.
+    /// The anchors of the documents before it: YAML anchors do not cross `---`.
+    earlier_anchors: HashSet<usize>,
+    /// Nodes built so far in the stream, counting every alias expansion.
     nodes: usize,
+    /// Where the current document starts (its `---`, or its first token).
+    document_start: Location,
     root: Option<Node>,
 }
 
@@ -118,9 +178,11 @@ impl YamlBuilder {
     ) -> Result<(), SyntaxError> {
         self.count(1, location)?;
         // yaml-rust2 places an empty value at the token after it, often on the next line;
-        // its key is the better place to point at.
+        // its key, or the `---` of an empty document, is the better place to point at.
+        let empty = text.is_empty() && style == TScalarStyle::Plain;
         let location = match self.stack.last().map(|frame| &frame.collection) {
-            Some(Collection::Map(MapBuilder { key: Some(key), .. })) if text.is_empty() && style == TScalarStyle::Plain => key.location,
+            Some(Collection::Map(MapBuilder { key: Some(key), .. })) if empty => key.location,
+            None if empty => self.document_start,
             _ => location,
         };
         let quoted = style != TScalarStyle::Plain || tag.is_some_and(is_str_tag);
@@ -132,6 +194,12 @@ impl YamlBuilder {
     }
 
     fn alias(&mut self, id: usize, location: Location) -> Result<(), SyntaxError> {
+        if self.earlier_anchors.contains(&id) {
+            return Err(syntax_error(
+                "alias refers to an anchor of an earlier document; an anchor holds only until the next `---`",
+                location,
+            ));
+        }
         let Some(anchored) = self.anchors.get(&id) else {
             return Err(syntax_error(
                 "alias refers to a node that is not finished yet; an alias cannot point into its own anchor",
@@ -176,6 +244,12 @@ impl YamlBuilder {
         let size = self.nodes.saturating_sub(frame.nodes_before);
         self.remember(frame.anchor, &node, size, height);
         self.attach(node, String::new(), height)
+    }
+
+    /// The finished document's root; its anchors end with it.
+    fn end_document(&mut self) -> Option<Node> {
+        self.earlier_anchors.extend(self.anchors.drain().map(|(id, _)| id));
+        self.root.take()
     }
 
     fn remember(&mut self, anchor: usize, node: &Node, size: usize, height: usize) {
@@ -412,7 +486,102 @@ copy: *base
         assert_eq!(parse_yaml(&wide).unwrap().items().map(<[_]>::len), Some(100_000));
     }
 
+    /// Every document's kind and location.
+    fn documents(text: &str) -> Vec<(&'static str, Location)> {
+        parse_yaml_documents(text).unwrap().iter().map(|node| (node.kind(), node.location)).collect()
+    }
+
+    #[test]
+    fn every_document_of_a_stream_with_its_location_in_the_whole_text() {
+        let docs = parse_yaml_documents("a: 1\n---\nb:\n  - x\n--- !thing\nc: 3\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0].get("a").unwrap().location, at(1, 4));
+        assert_eq!(docs[1].location, at(3, 1));
+        assert_eq!(docs[1].get("b").unwrap().items().unwrap()[0].location, at(4, 5));
+        assert_eq!(docs[2].get("c").unwrap().as_i64(), Some(3));
+        assert_eq!(docs[2].location, at(6, 1));
+        // Content on the `---` line, and `...` ending a document.
+        let docs = parse_yaml_documents("--- {a: 1}\n--- |\n  text\n...\n---\n- x\n").unwrap();
+        assert_eq!(docs[0].get("a").unwrap().location, at(1, 9));
+        assert_eq!(docs[1].as_str(), Some("text\n"));
+        assert_eq!(docs[2].items().unwrap()[0].as_str(), Some("x"));
+        assert_eq!(docs.len(), 3);
+    }
+
+    #[test]
+    fn empty_documents_are_null_at_their_separator() {
+        assert_eq!(documents("---\n---\nb: 2\n"), [("null", at(1, 1)), ("a mapping", at(3, 1))]);
+        assert_eq!(documents("a: 1\n---\n---\nb: 2\n"), [("a mapping", at(1, 1)), ("null", at(2, 1)), ("a mapping", at(4, 1))]);
+        assert_eq!(documents("---\n...\n---\n"), [("null", at(1, 1)), ("null", at(3, 1))]);
+        // A written null is where it is written.
+        assert_eq!(documents("--- ~\n"), [("null", at(1, 5))]);
+    }
+
+    #[test]
+    fn a_trailing_separator_is_one_more_empty_document() {
+        assert_eq!(documents("a: 1\n---\n"), [("a mapping", at(1, 1)), ("null", at(2, 1))]);
+        assert_eq!(documents("a: 1\n---"), [("a mapping", at(1, 1)), ("null", at(2, 1))]);
+        // An end marker closes the document without starting another.
+        assert_eq!(documents("a: 1\n...\n"), [("a mapping", at(1, 1))]);
+    }
+
+    #[test]
+    fn comments_are_no_documents() {
+        assert_eq!(documents(""), []);
+        assert_eq!(documents("# only a comment\n\n"), []);
+        let text = "# header\n---\n# about a\na: 1 # trailing\n--- # a comment on the separator\n# only a comment\n";
+        assert_eq!(documents(text), [("a mapping", at(4, 1)), ("null", at(5, 1))]);
+        assert_eq!(parse_yaml_documents(text).unwrap()[0].get("a").unwrap().as_i64(), Some(1));
+    }
+
+    #[test]
+    fn anchors_end_with_their_document() {
+        let error = parse_yaml_documents("a: &x 1\n---\nb: *x\n").unwrap_err();
+        assert!(error.message.contains("earlier document"), "{}", error.message);
+        assert_eq!(error.location, at(3, 4));
+        let docs = parse_yaml_documents("a: &x 1\n---\nb: &x 2\nc: *x\n").unwrap();
+        assert_eq!(docs[1].get("c").unwrap().as_i64(), Some(2));
+    }
+
+    #[test]
+    fn an_error_in_a_later_document_is_located_in_the_whole_text() {
+        let check = |text: &str, message: &str, location: Location| {
+            let error = parse_yaml_documents(text).unwrap_err();
+            assert!(error.message.contains(message), "{text:?}: {}", error.message);
+            assert_eq!(error.location, location, "{text:?}: {}", error.message);
+        };
+        check("a: 1\n---\nk: 1\nk: 2\n", "duplicate key `k`", at(4, 1));
+        check("a: 1\n---\nb: 'open\n", "quoted scalar", at(3, 4));
+        // parse_yaml reads only the first document, so it does not see these.
+        assert!(parse_yaml("a: 1\n---\nk: 1\nk: 2\n").is_ok());
+    }
+
+    /// Streams of a few documents: lines of separators, end markers, comments and content.
+    fn stream() -> impl Strategy<Value = String> {
+        const LINES: &[&str] =
+            &["---", "...", "--- # c", "--- !t", "# c", "", "a: 1", "b: &x [2]", "c: *x", "- x", "  - y", "k: [1", "]", "d:"];
+        prop::collection::vec(prop::sample::select(LINES), 0..12).prop_map(|lines| lines.join("\n"))
+    }
+
+    fn the_first_document_is_what_parse_yaml_reads(text: &str) -> Result<(), TestCaseError> {
+        if let Ok(documents) = parse_yaml_documents(text) {
+            let first = documents.into_iter().next().unwrap_or(Node { value: Value::Null, location: at(1, 1) });
+            prop_assert_eq!(parse_yaml(text), Ok(first));
+        }
+        Ok(())
+    }
+
     proptest! {
+        #[test]
+        fn the_first_of_several_documents_is_what_parse_yaml_reads(text in stream()) {
+            the_first_document_is_what_parse_yaml_reads(&text)?;
+        }
+
+        #[test]
+        fn the_first_document_of_yamlish_text_is_what_parse_yaml_reads(text in "[-:\\[\\]{}&*!|>'\"#%@`,? \n\ta-c0-1<~.]{0,80}") {
+            the_first_document_is_what_parse_yaml_reads(&text)?;
+        }
+
         #[test]
         fn yaml_never_panics_on_yamlish_text(text in "[-:\\[\\]{}&*!|>'\"#%@`,? \n\ta-c0-1<~.]{0,80}") {
             let _ = parse_yaml(&text);
