@@ -26,6 +26,13 @@ fn kubectl_kustomize(dir: &Utf8Path) -> String {
     String::from_utf8(output.stdout).expect("kubectl output is UTF-8")
 }
 
+/// Runs `kubectl kustomize DIR` on an error fixture, which must fail, and returns its message.
+fn kubectl_kustomize_error(dir: &Utf8Path) -> String {
+    let output = Command::new(which_kubectl()).arg("kustomize").arg(dir.as_str()).output().expect("run kubectl kustomize");
+    assert!(!output.status.success(), "kubectl kustomize {dir} succeeded, the fixture expects it to fail");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 fn which_kubectl() -> std::path::PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -227,9 +234,20 @@ fn patch_without_target_object_is_an_error() {
 }
 
 #[test]
+fn replicas_naming_no_workload_is_an_error_as_in_kubectl() {
+    let dir = fixtures().join("errors/replicas-no-match");
+    let kubectl = kubectl_kustomize_error(&dir);
+    assert!(kubectl.contains("resource with name p-stor does not match a config"), "{kubectl}");
+    let message = render(&dir).expect_err("no workload is named p-stor").to_string();
+    assert!(message.contains(&format!("{}:12:", dir.join("kustomization.yaml"))), "{message}");
+    assert!(message.contains("`p-stor`"), "{message}");
+    assert!(message.contains("did you mean `p-store`?"), "{message}");
+}
+
+#[test]
 fn file_outside_the_kustomization_is_refused_as_kubectl_does() {
     let dir = fixtures().join("errors/outside-root");
-    assert!(Command::new(which_kubectl()).arg("kustomize").arg(dir.as_str()).output().is_ok_and(|output| !output.status.success()));
+    kubectl_kustomize_error(&dir);
     let message = render(&dir).expect_err("the file is outside the kustomization").to_string();
     assert!(message.contains("is outside the kustomization's directory"), "{message}");
 }

@@ -45,7 +45,7 @@ pub(super) struct Kustomization {
     pub name_suffix: String,
     pub labels: Vec<LabelSet>,
     pub images: Vec<Value>,
-    pub replicas: Vec<Value>,
+    pub replicas: Vec<(Value, usize)>,
     pub config_maps: Vec<(Value, usize)>,
     pub secrets: Vec<(Value, usize)>,
     pub generator_options: Value,
@@ -135,7 +135,7 @@ impl Kustomization {
                 "replicas" => {
                     for item in list(value, field, &invalid)? {
                         check_keys(item, &["name", "count"], field, &path)?;
-                        kustomization.replicas.push(yaml::to_json(item));
+                        kustomization.replicas.push((yaml::to_json(item), item.location.line));
                     }
                 }
                 "configMapGenerator" | "secretGenerator" => {

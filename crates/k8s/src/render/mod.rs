@@ -168,7 +168,7 @@ fn build(dir: &Utf8Path, stack: &mut Vec<Utf8PathBuf>) -> Result<Vec<Resource>> 
     transform::namespace(&kustomization, &mut resources);
     transform::prefix_suffix(&kustomization, &mut resources);
     transform::labels(&kustomization, &mut resources);
-    transform::replicas(&kustomization, &mut resources);
+    transform::replicas(&kustomization, &mut resources)?;
     transform::images(&kustomization, &mut resources);
     Ok(resources)
 }

@@ -180,24 +180,57 @@ fn add_labels(object: &mut Value, path: &[&str], pairs: &Map<String, Value>, cre
     }
 }
 
+/// The kinds `replicas:` scales.
+const SCALABLE: [&str; 4] = ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"];
+
 /// `replicas:` sets `spec.replicas` of the named Deployments, ReplicaSets, StatefulSets and
 /// ReplicationControllers. As in Kustomize, the name may be any the object has had: its current
-/// one, its original one, or one an inner overlay gave it.
-pub(super) fn replicas(kustomization: &Kustomization, resources: &mut [Resource]) {
-    for entry in &kustomization.replicas {
+/// one, its original one, or one an inner overlay gave it; an entry that names none is an error
+/// (kubectl: "resource with name ... does not match a config with the following GVK").
+pub(super) fn replicas(kustomization: &Kustomization, resources: &mut [Resource]) -> Result<()> {
+    for (entry, line) in &kustomization.replicas {
         let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
-        let Some(count) = entry.get("count").cloned() else { continue };
-        for resource in resources.iter_mut() {
-            let scalable = matches!(resource.kind(), "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController");
-            if scalable && resource.answers_to(name) {
-                if let Some(spec) = resource.object.get_mut("spec").and_then(Value::as_object_mut) {
-                    spec.insert("replicas".into(), count.clone());
-                } else if let Some(object) = resource.object.as_object_mut() {
-                    object.insert("spec".into(), serde_json::json!({ "replicas": count }));
-                }
+        let mut found = false;
+        for resource in resources.iter_mut().filter(|resource| SCALABLE.contains(&resource.kind()) && resource.answers_to(name)) {
+            found = true;
+            let Some(count) = entry.get("count").cloned() else { continue };
+            if let Some(spec) = resource.object.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.insert("replicas".into(), count);
+            } else if let Some(object) = resource.object.as_object_mut() {
+                object.insert("spec".into(), serde_json::json!({ "replicas": count }));
+            }
+        }
+        if !found {
+            return Err(kustomization.invalid(*line, no_workload_named(name, resources)));
+        }
+    }
+    Ok(())
+}
+
+/// The message for a `replicas:` entry that names no workload, with the closest name any
+/// workload has had, or the workloads' names when none is close.
+fn no_workload_named(name: &str, resources: &[Resource]) -> String {
+    let workloads: Vec<&Resource> = resources.iter().filter(|resource| SCALABLE.contains(&resource.kind())).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for workload in &workloads {
+        let earlier = workload.previous_names.iter().map(String::as_str);
+        for candidate in [workload.name(), workload.original_name.as_str()].into_iter().chain(earlier) {
+            if !names.contains(&candidate) {
+                names.push(candidate);
             }
         }
     }
+    let help = match stack_config::suggest::closest(name, names.iter().copied()) {
+        Some(closest) => format!("did you mean `{closest}`?"),
+        None if workloads.is_empty() => "there is no workload to scale in this kustomization's resources; remove the entry".to_owned(),
+        None => {
+            let current: Vec<String> = workloads.iter().map(|workload| format!("`{}`", workload.name())).collect();
+            format!("the workloads here are {} (any name they had in an inner layer works too)", current.join(", "))
+        }
+    };
+    format!(
+        "`replicas` entry `{name}` names no Deployment, StatefulSet, ReplicaSet or ReplicationController, by its current name or an earlier one\nhelp: {help}"
+    )
 }
 
 /// `images:` rewrites the `image` of every container and init container whose image name matches.
