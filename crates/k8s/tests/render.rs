@@ -193,6 +193,13 @@ fn fixture_nested_patches_and_merges_match_kubectl() {
 }
 
 #[test]
+fn fixture_nested_references_match_kubectl() {
+    // Objects of an outer overlay refer to the inner layers' objects by intermediate names;
+    // objects that had the same name are told apart by namespace and by prefixes and suffixes.
+    check_fixture("nested-references/overlay");
+}
+
+#[test]
 fn unsupported_field_names_field_file_and_line() {
     let dir = fixtures().join("errors/unsupported-field");
     let message = render(&dir).expect_err("helmCharts is not supported").to_string();
@@ -242,6 +249,19 @@ fn replicas_naming_no_workload_is_an_error_as_in_kubectl() {
     assert!(message.contains(&format!("{}:12:", dir.join("kustomization.yaml"))), "{message}");
     assert!(message.contains("`p-stor`"), "{message}");
     assert!(message.contains("did you mean `p-store`?"), "{message}");
+}
+
+#[test]
+fn ambiguous_reference_is_an_error_as_in_kubectl() {
+    let dir = fixtures().join("errors/ambiguous-reference");
+    let kubectl = kubectl_kustomize_error(&dir);
+    assert!(kubectl.contains("found multiple possible referrals"), "{kubectl}");
+    let message = render(&dir).expect_err("two ConfigMaps answer to `env`").to_string();
+    assert!(message.contains(dir.join("app.yaml").as_str()), "{message}");
+    assert!(message.contains("ConfigMap `env`"), "{message}");
+    for candidate in ["top-mid-in-env-89g4tffbfk", "top-other-env-89g4tffbfk"] {
+        assert!(message.contains(candidate), "{message}");
+    }
 }
 
 #[test]

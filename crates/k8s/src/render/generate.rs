@@ -151,7 +151,7 @@ fn generate(kustomization: &Kustomization, args: &Value, line: usize, secret: bo
         let kind_of_secret = args.get("type").and_then(Value::as_str).unwrap_or("Opaque");
         object.insert("type".into(), Value::String(kind_of_secret.to_owned()));
     }
-    let mut resource = Resource::new(Value::Object(object));
+    let mut resource = Resource::new(Value::Object(object), kustomization.path.as_str());
     resource.needs_hash = !options.get("disableNameSuffixHash").and_then(Value::as_bool).unwrap_or(false);
     Ok(resource)
 }
@@ -181,8 +181,8 @@ fn absorb(kustomization: &Kustomization, mut generated: Resource, args: &Value, 
                 }
             }
             // As Kustomize's CopyMergeMetaDataFieldsFrom: labels and annotations merged (new
-            // wins), name, namespace, earlier names and the hash decision taken from the
-            // existing object.
+            // wins), name, namespace, earlier names, prefixes, suffixes and the hash decision
+            // taken from the existing object.
             for field in ["labels", "annotations"] {
                 let mut merged = old.object.pointer(&format!("/metadata/{field}")).and_then(Value::as_object).cloned().unwrap_or_default();
                 if let Some(new_map) = generated.object.pointer(&format!("/metadata/{field}")).and_then(Value::as_object) {
@@ -203,6 +203,8 @@ fn absorb(kustomization: &Kustomization, mut generated: Resource, args: &Value, 
             }
             generated.original_name.clone_from(&old.original_name);
             generated.previous_names.clone_from(&old.previous_names);
+            generated.prefixes.clone_from(&old.prefixes);
+            generated.suffixes.clone_from(&old.suffixes);
             generated.needs_hash = old.needs_hash;
             resources[index] = generated;
         }

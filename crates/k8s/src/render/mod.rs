@@ -31,7 +31,7 @@ pub fn render(dir: &Utf8Path) -> Result<Vec<Value>> {
     let mut stack = Vec::new();
     let mut resources = build(dir, &mut stack)?;
     transform::add_hash_suffixes(&mut resources)?;
-    references::fix_references(&mut resources);
+    references::fix_references(&mut resources)?;
     transform::sort(&mut resources);
     Ok(resources.into_iter().map(|resource| resource.object).collect())
 }
@@ -52,20 +52,36 @@ pub fn from_yaml(text: &str) -> Result<Vec<Value>> {
 #[derive(Debug, Clone)]
 struct Resource {
     object: Value,
-    /// The name it had in its source file or generator, before prefixes, suffixes and hashes:
-    /// references in other objects use it until [`transform::fix_references`].
+    /// Where it comes from: its resource file, or the kustomization whose generator made it.
+    origin: String,
+    /// The name it had in its source file or generator, before prefixes, suffixes and hashes
+    /// (Kustomize's `OrgId`): a patch `target` selects by it.
     original_name: String,
-    /// Every name it had before its current one, oldest first, from every layer of the tree
-    /// (Kustomize's `PrevIds`): a prefix, a suffix, a patch and the hash each leave one.
+    /// Its name before each step that may have renamed it, oldest first, from every layer of the
+    /// tree (Kustomize's `PrevIds`): a prefix, a suffix, the hash, a JSON 6902 patch and
+    /// `namespace:` each leave one, even when the name did not change.
     previous_names: Vec<String>,
+    /// The prefixes put on its name, innermost layer first; references use them to tell apart
+    /// objects that had the same name.
+    prefixes: Vec<String>,
+    /// The suffixes put on its name, innermost layer first.
+    suffixes: Vec<String>,
     /// Whether the content-hash suffix is still to be added (generated, hash not disabled).
     needs_hash: bool,
 }
 
 impl Resource {
-    fn new(object: Value) -> Self {
+    fn new(object: Value, origin: impl Into<String>) -> Self {
         let original_name = str_at(&object, &["metadata", "name"]).unwrap_or_default().to_owned();
-        Self { object, original_name, previous_names: Vec::new(), needs_hash: false }
+        Self {
+            object,
+            origin: origin.into(),
+            original_name,
+            previous_names: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            needs_hash: false,
+        }
     }
 
     fn kind(&self) -> &str {
@@ -104,19 +120,17 @@ impl Resource {
         self.name() == name || self.original_name == name
     }
 
-    /// Remembers `previous` among the object's earlier names if it is no longer its name (as
-    /// Kustomize's `StorePreviousId`).
-    fn remember_name(&mut self, previous: String) {
-        if previous != self.name() {
-            self.previous_names.push(previous);
-        }
+    /// Remembers the current name among the earlier ones before a step that may change it, as
+    /// Kustomize's `StorePreviousId` (which keeps it even if the step leaves the name alone).
+    fn store_previous_name(&mut self) {
+        let name = self.name().to_owned();
+        self.previous_names.push(name);
     }
 
     /// Renames the object, remembering the name it had.
     fn rename(&mut self, name: String) {
-        let previous = self.name().to_owned();
+        self.store_previous_name();
         self.set_name(name);
-        self.remember_name(previous);
     }
 
     /// Sets the object's name; a patch may have broken `metadata`, which is then rebuilt rather
@@ -157,7 +171,7 @@ fn build(dir: &Utf8Path, stack: &mut Vec<Utf8PathBuf>) -> Result<Vec<Resource>> 
             resources.extend(build(&path, stack)?);
         } else {
             let path = kustomization.file(&entry.value, "resource", entry.line)?;
-            resources.extend(kustomization::read_objects(&path)?.into_iter().map(Resource::new));
+            resources.extend(kustomization::read_objects(&path)?.into_iter().map(|object| Resource::new(object, path.as_str())));
         }
     }
     stack.pop();
@@ -180,7 +194,7 @@ mod tests {
 
     #[test]
     fn every_earlier_name_is_remembered() {
-        let mut resource = Resource::new(json!({"kind": "Deployment", "metadata": {"name": "web"}}));
+        let mut resource = Resource::new(json!({"kind": "Deployment", "metadata": {"name": "web"}}), "app.yaml");
         for name in ["in-web", "in-web-v1", "out-in-web-v1"] {
             resource.rename(name.into());
         }
@@ -190,5 +204,9 @@ mod tests {
         // A patch target sees only the original and the current name.
         assert!(resource.is_named("web") && resource.is_named("out-in-web-v1"));
         assert!(!resource.is_named("in-web-v1"));
+        // As Kustomize's `PrevIds`: the name before each step, not the current one.
+        assert_eq!(resource.previous_names, ["web", "in-web", "in-web-v1"]);
+        resource.store_previous_name();
+        assert_eq!(resource.previous_names.last().map(String::as_str), Some("out-in-web-v1"));
     }
 }

@@ -26,14 +26,13 @@ pub(super) fn apply(kustomization: &Kustomization, (entry, line): &(Value, usize
         let operations = yaml::to_json(&documents[0].node);
         let operations = operations.as_array().cloned().unwrap_or_default();
         for resource in resources.iter_mut().filter(|resource| selects(target, resource)) {
-            let name = resource.name().to_owned();
+            // A JSON 6902 patch may rename the object; outer layers still find it by the old name.
+            resource.store_previous_name();
             for operation in &operations {
                 json6902(&mut resource.object, operation).map_err(|message| {
                     kustomization.invalid(line, format!("patch on {} `{}`: {message}", resource.kind(), resource.name()))
                 })?;
             }
-            // A JSON 6902 patch may rename the object; outer layers still find it by the old name.
-            resource.remember_name(name);
         }
         return Ok(());
     }

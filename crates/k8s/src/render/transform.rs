@@ -8,7 +8,7 @@ use super::{Resource, generate};
 use crate::Result;
 
 /// Kinds that have no namespace; `namespace:` leaves them alone.
-const CLUSTER_SCOPED: [&str; 16] = [
+pub(super) const CLUSTER_SCOPED: [&str; 16] = [
     "Namespace",
     "ClusterRole",
     "ClusterRoleBinding",
@@ -56,10 +56,15 @@ const ORDER_FIRST: [&str; 22] = [
 /// ... these last, and every other kind in between, by `group_version_kind`.
 const ORDER_LAST: [&str; 2] = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
 
-/// `namespace:` sets the namespace of every namespaced object.
+/// `namespace:` sets the namespace of every namespaced object. As Kustomize's, it first stores
+/// every object's name among its earlier ones (references match earlier names only).
 pub(super) fn namespace(kustomization: &Kustomization, resources: &mut [Resource]) {
     let Some(namespace) = &kustomization.namespace else { return };
-    for resource in resources.iter_mut().filter(|resource| !CLUSTER_SCOPED.contains(&resource.kind())) {
+    for resource in resources.iter_mut() {
+        resource.store_previous_name();
+        if CLUSTER_SCOPED.contains(&resource.kind()) {
+            continue;
+        }
         if let Some(metadata) = resource.object.get_mut("metadata").and_then(Value::as_object_mut) {
             metadata.insert("namespace".into(), Value::String(namespace.clone()));
         }
@@ -68,7 +73,8 @@ pub(super) fn namespace(kustomization: &Kustomization, resources: &mut [Resource
 
 /// `namePrefix` / `nameSuffix` on every object's name except Namespaces and CRDs, as Kustomize:
 /// the prefix first, then the suffix, each a rename of its own, so that the name with only the
-/// prefix is among the object's earlier names too.
+/// prefix is among the object's earlier names too. Each object keeps the prefixes and suffixes
+/// it got, for [`super::references`].
 pub(super) fn prefix_suffix(kustomization: &Kustomization, resources: &mut [Resource]) {
     let (prefix, suffix) = (&kustomization.name_prefix, &kustomization.name_suffix);
     if prefix.is_empty() && suffix.is_empty() {
@@ -78,10 +84,12 @@ pub(super) fn prefix_suffix(kustomization: &Kustomization, resources: &mut [Reso
         if !prefix.is_empty() {
             let name = format!("{prefix}{}", resource.name());
             resource.rename(name);
+            resource.prefixes.push(prefix.clone());
         }
         if !suffix.is_empty() {
             let name = format!("{}{suffix}", resource.name());
             resource.rename(name);
+            resource.suffixes.push(suffix.clone());
         }
     }
 }
