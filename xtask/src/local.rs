@@ -322,6 +322,24 @@ pub fn logs(cx: &Context, only: Option<&str>, services: &[String], follow: bool,
 pub fn test_images(cx: &Context) -> anyhow::Result<ExitCode> {
     let progress = Lines { verbose: cx.verbose, quiet: cx.quiet };
     let repo_root = cx.infra.parent().map(camino::Utf8Path::to_owned).unwrap_or_else(|| ".".into());
+    if cx.dry_run {
+        let plan =
+            runtime()?.block_on(async { anyhow::Ok(stack_testkit::images::plan(&connect().await?, &repo_root, &progress).await?) })?;
+        if cx.out.is_json() {
+            cx.out.json(&plan)?;
+        } else {
+            let mut text = String::new();
+            if plan.make_base {
+                text.push_str(&format!("would make the base image {}\n", stack_testkit::images::BASE_IMAGE));
+            }
+            for (image, build) in &plan.images {
+                text.push_str(&format!("{image}: {}\n", if *build { "would be built" } else { "up to date" }));
+            }
+            text.push_str("dry run: nothing was built");
+            cx.out.text(&text)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let images =
         runtime()?.block_on(async { anyhow::Ok(stack_testkit::images::ensure(&connect().await?, &repo_root, &progress).await?) })?;
     if cx.out.is_json() {
@@ -336,6 +354,18 @@ pub fn test_images(cx: &Context) -> anyhow::Result<ExitCode> {
 
 /// `bench compose`: ours against Docker Compose v1, as a table (or JSON).
 pub fn bench_compose(cx: &Context, runs: usize) -> anyhow::Result<ExitCode> {
+    if cx.dry_run {
+        let plan = serde_json::json!({
+            "dryRun": true,
+            "would": format!("start and remove the data layer {runs} times each with this toolkit and with docker-compose, cold and re-run, in projects of their own"),
+        });
+        if cx.out.is_json() {
+            cx.out.json(&plan)?;
+        } else {
+            cx.out.text(&format!("dry run: would {}; nothing was run", plan["would"].as_str().unwrap_or_default()))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let progress = Lines { verbose: cx.verbose, quiet: true };
     let repo_root = cx.infra.parent().map(camino::Utf8Path::to_owned).unwrap_or_else(|| ".".into());
     let images =

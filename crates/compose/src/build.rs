@@ -23,6 +23,10 @@ pub enum BuildPolicy {
     Always,
     /// Never build; a missing image is an error.
     Never,
+    /// Decide as [`BuildPolicy::WhenChanged`] and build nothing (a dry run): an image that
+    /// would be built is reported with `skipped: false` and an empty `id`, and images built on
+    /// it count as changed too.
+    Plan,
 }
 
 /// One image produced or confirmed by [`Engine::build_images`].
@@ -100,6 +104,12 @@ impl Engine {
                     message: "the image is missing or out of date and builds are disabled".to_owned(),
                     tail: String::new(),
                 });
+            }
+            if policy == BuildPolicy::Plan {
+                // Its ID will change: images built on it will be rebuilt too.
+                ids.insert(image.clone(), format!("(rebuilt {build_hash})"));
+                out.push(Built { service: svc.name.clone(), image, id: String::new(), skipped: false });
+                continue;
             }
             progress.event(&Event::ImageBuilding { image: image.clone() });
             let started = Instant::now();

@@ -32,6 +32,29 @@ pub struct TestImages {
     pub vars: Vec<(String, String)>,
 }
 
+/// What [`ensure`] would do, found without changing anything.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// The base image must be made first (it is missing).
+    pub make_base: bool,
+    /// Every image, and whether it would be built (`false`: up to date).
+    pub images: Vec<(String, bool)>,
+    /// The variables [`ensure`] returns.
+    pub vars: Vec<(String, String)>,
+}
+
+/// What [`ensure`] would make and build, changing nothing.
+pub async fn plan(engine: &Engine, repo_root: &Utf8Path, progress: &dyn Progress) -> Result<Plan> {
+    let make_base = engine.image_id(BASE_IMAGE).await?.is_none();
+    let project = recipe_project(repo_root)?;
+    let order: Vec<&Service> = RECIPES.iter().filter_map(|(dir, _, _)| project.services.get(*dir)).collect();
+    let built = engine.build_images("srvthreds-test", &project, &order, BuildPolicy::Plan, progress).await?;
+    // Without the base, every recipe builds.
+    let images = built.into_iter().map(|b| (b.image, make_base || !b.skipped)).collect();
+    Ok(Plan { make_base, images, vars: vars() })
+}
+
 /// Makes the base image when missing, then builds every recipe whose inputs changed.
 /// `repo_root` is the repository holding `tests/fixtures/images`.
 pub async fn ensure(engine: &Engine, repo_root: &Utf8Path, progress: &dyn Progress) -> Result<TestImages> {
@@ -55,6 +78,15 @@ pub async fn ensure(engine: &Engine, repo_root: &Utf8Path, progress: &dyn Progre
             });
         }
     }
+    let project = recipe_project(repo_root)?;
+    let order: Vec<&Service> = RECIPES.iter().filter_map(|(dir, _, _)| project.services.get(*dir)).collect();
+    engine.build_images("srvthreds-test", &project, &order, BuildPolicy::WhenChanged, progress).await?;
+    Ok(TestImages { vars: vars() })
+}
+
+/// The recipes as a compose project (one service per recipe, each with its build).
+fn recipe_project(repo_root: &Utf8Path) -> Result<Project> {
+    let recipes = repo_root.join("tests/fixtures/images");
     let mut project = Project::default();
     for (dir, image, args) in RECIPES {
         let context = recipes.join(dir);
@@ -74,16 +106,17 @@ pub async fn ensure(engine: &Engine, repo_root: &Utf8Path, progress: &dyn Progre
         };
         project.services.insert((*dir).to_owned(), svc);
     }
-    let order: Vec<&Service> = RECIPES.iter().filter_map(|(dir, _, _)| project.services.get(*dir)).collect();
-    engine.build_images("srvthreds-test", &project, &order, BuildPolicy::WhenChanged, progress).await?;
+    Ok(project)
+}
+
+/// The variables that point the compose files at the test images.
+fn vars() -> Vec<(String, String)> {
     let image = |dir: &str| RECIPES.iter().find(|r| r.0 == dir).map(|r| r.1.to_owned()).unwrap_or_default();
-    Ok(TestImages {
-        vars: vec![
-            ("MONGO_IMAGE".to_owned(), image("mongo-standin")),
-            ("REDIS_IMAGE".to_owned(), image("redis")),
-            ("RABBITMQ_IMAGE".to_owned(), image("rabbitmq")),
-            ("NODE_IMAGE".to_owned(), image("node")),
-            ("SRVTHREDS_APP_DIR".to_owned(), "tests/fixtures/srvthreds-app".to_owned()),
-        ],
-    })
+    vec![
+        ("MONGO_IMAGE".to_owned(), image("mongo-standin")),
+        ("REDIS_IMAGE".to_owned(), image("redis")),
+        ("RABBITMQ_IMAGE".to_owned(), image("rabbitmq")),
+        ("NODE_IMAGE".to_owned(), image("node")),
+        ("SRVTHREDS_APP_DIR".to_owned(), "tests/fixtures/srvthreds-app".to_owned()),
+    ]
 }
