@@ -276,6 +276,19 @@ fn cloud_kubeconfig_creates_a_new_file_and_its_folder() {
 }
 
 #[test]
+fn cloud_kubeconfig_dry_run_writes_nothing() {
+    let moto = Moto::start();
+    moto.boto(CREATE_DEV);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("new/.kube/config");
+    let out = moto.xtask(&["--env", "dev", "--dry-run", "--output", "json", "cloud", "kubeconfig", "--kubeconfig", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e})\n{}", describe(&out)));
+    assert_eq!(plan["dryRun"], true, "{plan}");
+    assert!(!file.exists() && !dir.path().join("new").exists(), "a dry run wrote the kubeconfig");
+}
+
+#[test]
 fn cloud_kubeconfig_of_a_missing_cluster_fails_and_writes_nothing() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
