@@ -129,6 +129,12 @@ fn full_deploy_runs_in_dependency_order_and_job_exit_codes_propagate() {
     let ok = s.xtask(&["bootstrap"]);
     assert_eq!(ok.status.code(), Some(0), "{}", describe(&ok));
     assert!(stdout(&ok).contains("srvthreds-bootstrap | "), "job logs are streamed\n{}", describe(&ok));
+    // With --output json, stdout is one document; the job's lines go to stderr.
+    let ok = s.xtask(&["bootstrap", "--output", "json"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", describe(&ok));
+    let report = json(&ok);
+    assert_eq!((report["ok"].as_bool(), report["jobs"][0]["exitCode"].as_i64()), (Some(true), Some(0)), "{report}");
+    assert!(stderr(&ok).contains("srvthreds-bootstrap | "), "{}", describe(&ok));
     s.set("BOOTSTRAP_EXIT_CODE", "3");
     let failed = s.xtask(&["bootstrap"]);
     assert_eq!(failed.status.code(), Some(3), "the job's exit code is ours\n{}", describe(&failed));

@@ -128,15 +128,26 @@ pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFl
                 }
                 DeployCommand::Run => {
                     let mut last = 0;
+                    let mut jobs = Vec::new();
                     for job in resolved.target.services.clone().unwrap_or_default() {
+                        // The job's output is the human result; with --output json, stdout holds
+                        // only the one JSON document, and the output goes to stderr.
                         let on_log = |l: &str| {
-                            let _ = writeln!(std::io::stdout().lock(), "{job} | {l}");
+                            if cx.out.is_json() {
+                                note(&format!("{job} | {l}"));
+                            } else {
+                                let _ = writeln!(std::io::stdout().lock(), "{job} | {l}");
+                            }
                         };
                         last = engine.run_job(&stack, &job, &options, &progress, &on_log).await?;
+                        jobs.push(serde_json::json!({ "job": job, "exitCode": last }));
                         if last != 0 {
                             note(&format!("error: {job} exited with code {last}"));
                             break;
                         }
+                    }
+                    if cx.out.is_json() {
+                        cx.out.json(&serde_json::json!({ "project": resolved.project_name, "jobs": jobs, "ok": last == 0 }))?;
                     }
                     Ok(exit_code(last))
                 }
