@@ -105,7 +105,7 @@ mod live {
     use super::parse_ports;
     use crate::Context;
     use crate::flags::{Apply, Delete, K8sLogs, PortForward, Rollback, Scale, Target};
-    use crate::k8s::{Purpose, prepare};
+    use crate::k8s::{Purpose, load_and_prepare};
     use crate::local::runtime;
     use crate::output::{note, table};
 
@@ -113,13 +113,10 @@ mod live {
     /// mode: every cluster command goes through here, and the session's changing operations
     /// honour the mode (and apply the wrong-cluster guard) themselves.
     async fn session(cx: &Context, target: &Target, purpose: Purpose) -> anyhow::Result<Session> {
-        let prepared = prepare(cx, &target.overlay.overlay, purpose)?;
+        let (infra, prepared) = load_and_prepare(cx, &target.overlay.overlay, purpose)?;
         let objects = stack_k8s::render::render(&prepared.dir)?;
-        let applyset = prepared.name.clone().unwrap_or_else(|| prepared.dir.file_name().unwrap_or("overlay").to_owned());
-        let allowed_contexts = match prepared.name.as_deref() {
-            Some(overlay) => stack_config::Infra::load(&cx.infra, &crate::load_options())?.0.environments.kube_contexts_for(overlay),
-            None => Vec::new(),
-        };
+        let applyset = prepared.applyset();
+        let allowed_contexts = prepared.name.as_deref().map(|o| infra.environments.kube_contexts_for(o)).unwrap_or_default();
         let overlay = prepared.name.clone().unwrap_or_else(|| target.overlay.overlay.clone());
         let mode = if cx.dry_run { Mode::DryRun } else { Mode::Change };
         Ok(Session::open(Open { overlay, applyset, objects, context: target.context.clone(), allowed_contexts, mode }).await?)

@@ -57,7 +57,7 @@ fn up(cx: &Context, infra: &Infra, settings: &Settings, port_forward: bool) -> a
         return Ok(code);
     }
     let (build, databases) = (resolve(infra, &cx.env, BUILD)?, resolve(infra, &cx.env, DATABASES)?);
-    let plan = Plan::up(settings, &inputs(cx, settings, &build, &databases, port_forward)?);
+    let plan = Plan::up(settings, &inputs(cx, infra, settings, &build, &databases, port_forward)?);
     let Some(tools) = tools else { return print_plan(cx, &plan) };
     let mut run = Run { cx, plan: &plan, done: Vec::new() };
     let mut engine = None;
@@ -269,7 +269,14 @@ fn resolve(infra: &Infra, env: &str, short_name: &str) -> anyhow::Result<Resolve
 
 /// The plan's inputs: the build and database deployments, the images the build produces, and
 /// the rendered overlay (native renderer, no cluster needed).
-fn inputs(cx: &Context, settings: &Settings, build: &Resolved, databases: &Resolved, port_forward: bool) -> anyhow::Result<PlanInputs> {
+fn inputs(
+    cx: &Context,
+    infra: &Infra,
+    settings: &Settings,
+    build: &Resolved,
+    databases: &Resolved,
+    port_forward: bool,
+) -> anyhow::Result<PlanInputs> {
     let built_images = build
         .compose
         .as_ref()
@@ -282,7 +289,7 @@ fn inputs(cx: &Context, settings: &Settings, build: &Resolved, databases: &Resol
                 .collect()
         })
         .unwrap_or_default();
-    let prepared = crate::k8s::prepare(cx, &settings.overlay, crate::k8s::Purpose::Inspect)?;
+    let prepared = crate::k8s::prepare(cx, infra, &settings.overlay, crate::k8s::Purpose::Inspect)?;
     let objects = stack_k8s::render::render(&prepared.dir)?;
     let catalogue = |r: &Resolved| CatalogueRun { short_name: r.deployment.short_name.clone(), services: r.services.clone() };
     Ok(PlanInputs {

@@ -154,8 +154,8 @@ impl OverlayReport {
 /// Renders one overlay and runs `checks` on it. A render error is part of the report; an overlay
 /// that does not exist is an error.
 fn validate(cx: &Context, overlay: &str, checks: Checks) -> anyhow::Result<OverlayReport> {
-    let dir = crate::k8s::overlay_dir(&cx.infra, overlay)?;
-    let prepared = crate::k8s::prepare(cx, overlay, crate::k8s::Purpose::Inspect)?;
+    let (_, dir) = stack_k8s::overlay::locate(&cx.infra.join("k8s"), overlay)?;
+    let (_, prepared) = crate::k8s::load_and_prepare(cx, overlay, crate::k8s::Purpose::Inspect)?;
     let mut report =
         OverlayReport { overlay: overlay.to_owned(), dir, objects: 0, errors: 0, warnings: 0, render_error: None, findings: Vec::new() };
     let objects = match stack_k8s::render::render(&prepared.dir) {
@@ -217,18 +217,8 @@ fn schema(_: &[Value]) -> Vec<Finding> {
 
 /// Every overlay directory (holding a kustomization) under `<infra>/k8s/overlays`, by name.
 fn all_overlays(infra: &Utf8Path) -> anyhow::Result<Vec<String>> {
-    let dir = infra.join("k8s/overlays");
-    let mut names = Vec::new();
-    for entry in dir.read_dir_utf8().with_context(|| format!("cannot read {dir}"))? {
-        let entry = entry.with_context(|| format!("cannot read {dir}"))?;
-        let has_kustomization =
-            ["kustomization.yaml", "kustomization.yml", "Kustomization"].iter().any(|file| entry.path().join(file).is_file());
-        if has_kustomization {
-            names.push(entry.file_name().to_owned());
-        }
-    }
-    names.sort();
-    anyhow::ensure!(!names.is_empty(), "no overlay (directory with a kustomization.yaml) in {dir}");
+    let names = stack_config::kustomize::overlays(infra).with_context(|| format!("cannot read {infra}/k8s/overlays"))?;
+    anyhow::ensure!(!names.is_empty(), "no overlay (directory with a kustomization file) in {infra}/k8s/overlays");
     Ok(names)
 }
 

@@ -79,6 +79,14 @@ pub enum Error {
         /// Events and log lines of the pods, already formatted.
         details: String,
     },
+    /// An overlay cannot be found or made ready (its secrets, its temporary copy).
+    #[error("{message}{}", help.as_deref().map(|h| format!("\nhelp: {h}")).unwrap_or_default())]
+    Overlay {
+        /// What is wrong.
+        message: String,
+        /// A fix, when one is known.
+        help: Option<String>,
+    },
     /// The wrong-cluster guard refused to touch the current context.
     #[error("{0}")]
     WrongCluster(String),

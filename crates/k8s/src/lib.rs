@@ -2,6 +2,8 @@
 //!
 //! This crate is being built up issue by issue; what exists is listed in `ARCHITECTURE.md`.
 //!
+//! - [`overlay`]: an overlay found by name or path and made ready to render (a cloud overlay's
+//!   uncommitted `secrets.env` written into a private temporary copy).
 //! - [`minikube`]: the steps of `minikube up|down|status` with their exact commands, and
 //!   parsers for minikube's `status` and `docker-env` output (pure data; xtask runs them).
 //!
@@ -29,6 +31,7 @@ pub mod cluster;
 mod error;
 pub mod guard;
 pub mod minikube;
+pub mod overlay;
 pub mod plan;
 pub mod render;
 pub mod validate;
