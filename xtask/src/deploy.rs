@@ -73,18 +73,17 @@ fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Resul
     }
     let overlay = resolved.target.overlay.clone().context("a kubernetes deployment without an overlay")?;
     let target = Target { overlay: Overlay { overlay }, context: None };
-    local::run_hooks(cx, infra, resolved, local::Hooks::Pre)?;
-    let code = match resolved.target.deploy_command {
-        DeployCommand::Delete => crate::cluster::delete(cx, &Delete { target, yes: true })?,
-        _ => crate::cluster::apply(
-            cx,
-            &Apply { target, force_conflicts: false, no_prune: false, no_wait: false, rollback_on_failure: false },
-        )?,
-    };
-    if code == ExitCode::SUCCESS {
-        local::run_hooks(cx, infra, resolved, local::Hooks::Post)?;
-    }
-    Ok(code)
+    local::run_entry(cx, infra, resolved, || {
+        let code = match resolved.target.deploy_command {
+            DeployCommand::Delete => crate::cluster::delete(cx, &Delete { target, yes: true })?,
+            _ => crate::cluster::apply(
+                cx,
+                &Apply { target, force_conflicts: false, no_prune: false, no_wait: false, rollback_on_failure: false },
+            )?,
+        };
+        // In this (full) build the cluster commands succeed or fail with an error.
+        Ok(if code == ExitCode::SUCCESS { 0 } else { 1 })
+    })
 }
 
 /// Prints the plan of a docker deployment, as text or one JSON document.

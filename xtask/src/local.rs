@@ -71,36 +71,34 @@ pub fn execute(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags
     execute_on(cx, infra, resolved, flags, &process_engine())
 }
 
-/// Which commands of a catalogue entry.
-#[derive(Debug, Clone, Copy)]
-pub enum Hooks {
-    Pre,
-    Post,
-}
-
-/// Runs a catalogue entry's pre- or post-commands from the repository root, secrets redacted in
-/// what they print.
-pub fn run_hooks(cx: &Context, infra: &Infra, resolved: &Resolved, which: Hooks) -> anyhow::Result<()> {
-    let commands = match which {
-        Hooks::Pre => &resolved.target.pre_build_commands,
-        Hooks::Post => &resolved.target.post_build_commands,
-    };
+/// Runs a catalogue entry through [`stack_compose::hooks::run_entry`]: its pre-commands,
+/// `target` (its Docker or Kubernetes action), then its post-commands when `target` exited 0.
+pub fn run_entry(
+    cx: &Context,
+    infra: &Infra,
+    resolved: &Resolved,
+    target: impl FnOnce() -> anyhow::Result<u8>,
+) -> anyhow::Result<ExitCode> {
     let repo_root = infra.root.parent().map(|p| p.as_std_path().to_owned()).unwrap_or_else(|| ".".into());
     let print = |l: &str| {
         if !cx.quiet {
             note(l)
         }
     };
-    stack_compose::hooks::run_commands(commands, &repo_root, &resolved.vars.redactor(), &print)?;
-    Ok(())
+    let code = stack_compose::hooks::run_entry(resolved, &repo_root, &print, target)?;
+    Ok(ExitCode::from(code))
 }
 
 /// [`execute`] on the engine `engine` instead of the process environment's: `minikube up` builds
 /// the images with minikube's Docker daemon this way.
 pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags, engine: &EngineOptions) -> anyhow::Result<ExitCode> {
+    run_entry(cx, infra, resolved, || docker_action(cx, resolved, flags, engine))
+}
+
+/// The compose action of a docker catalogue entry; its exit code.
+fn docker_action(cx: &Context, resolved: &Resolved, flags: RunFlags, engine: &EngineOptions) -> anyhow::Result<u8> {
     let project = resolved.compose.as_ref().context("not a docker deployment")?;
     let redactor = resolved.vars.redactor();
-    run_hooks(cx, infra, resolved, Hooks::Pre)?;
     let lookup = |k: &str| resolved.vars.get(k);
     let stack = Stack { name: &resolved.project_name, project, services: &resolved.services, lookup: &lookup, redactor: &redactor };
     let progress = Lines { verbose: cx.verbose, quiet: cx.quiet };
@@ -111,7 +109,7 @@ pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFl
         ..UpOptions::default()
     };
     let rt = runtime()?;
-    let code = rt.block_on(async {
+    rt.block_on(async {
         let engine = Engine::connect(engine).await?;
         let work = async {
             match resolved.target.deploy_command {
@@ -124,7 +122,7 @@ pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFl
                     } else {
                         cx.out.text(&format!("{}: {} services ready in {:.1}s", report.project, report.services.len(), report.elapsed_secs))?;
                     }
-                    Ok(ExitCode::SUCCESS)
+                    Ok(0)
                 }
                 DeployCommand::Run => {
                     let mut last = 0;
@@ -162,17 +160,17 @@ pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFl
                             cx.out.text(&format!("{} {}", b.image, if b.skipped { "up to date" } else { "built" }))?;
                         }
                     }
-                    Ok(ExitCode::SUCCESS)
+                    Ok(0)
                 }
                 DeployCommand::Stop => {
                     let report = engine.stop(&stack, &progress).await?;
                     print_teardown(cx, &report, "stopped")?;
-                    Ok(ExitCode::SUCCESS)
+                    Ok(0)
                 }
                 DeployCommand::Down => {
                     let report = engine.down(&stack, DownOptions { volumes: flags.volumes, remove_orphans: flags.remove_orphans }, &progress).await?;
                     print_teardown(cx, &report, "removed")?;
-                    Ok(ExitCode::SUCCESS)
+                    Ok(0)
                 }
                 DeployCommand::Apply | DeployCommand::Delete => bail!("a kubernetes action reached the docker driver"),
             }
@@ -181,17 +179,13 @@ pub fn execute_on(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFl
             r = work => r,
             _ = tokio::signal::ctrl_c() => Err(stack_compose::Error::Interrupted { doing: format!("running {}", resolved.deployment.short_name) }.into()),
         }
-    })?;
-    if code == ExitCode::SUCCESS {
-        run_hooks(cx, infra, resolved, Hooks::Post)?;
-    }
-    Ok(code)
+    })
 }
 
-fn exit_code(code: i64) -> ExitCode {
+fn exit_code(code: i64) -> u8 {
     match code {
-        0 => ExitCode::SUCCESS,
-        c => ExitCode::from(u8::try_from(c.clamp(1, 255)).unwrap_or(1)),
+        0 => 0,
+        c => u8::try_from(c.clamp(1, 255)).unwrap_or(1),
     }
 }
 
