@@ -24,7 +24,7 @@ use crate::flags::{Command, Db, Services, Xtask};
 use crate::output::{Out, note};
 
 /// What every command needs besides its own flags.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Context {
     pub infra: Utf8PathBuf,
     pub env: String,
@@ -33,6 +33,14 @@ pub struct Context {
     pub quiet: bool,
     pub verbose: bool,
     pub wait_timeout: u64,
+}
+
+impl Context {
+    /// The context of a step inside a command that prints one result of its own (see
+    /// [`Out::nested`]).
+    pub fn nested(&self) -> Context {
+        Context { out: self.out.nested(), ..self.clone() }
+    }
 }
 
 fn main() -> ExitCode {
@@ -59,7 +67,7 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         infra: g.infra.unwrap_or_else(default_infra),
         env: g.env,
         dry_run: g.dry_run,
-        out: Out { format: g.output },
+        out: Out::new(g.output),
         quiet: g.quiet,
         verbose: g.verbose > 0,
         wait_timeout: g.wait_timeout,

@@ -84,15 +84,15 @@ fn up(cx: &Context, infra: &Infra, settings: &Settings, port_forward: bool) -> a
             }
             ("build-images", _) => {
                 let engine = engine.as_ref().context("internal error: build-images before docker-env")?;
-                let code = local::execute_on(cx, infra, &build, RunFlags::default(), engine).with_context(|| run.failed(step))?;
+                let code = local::execute_on(&cx.nested(), infra, &build, RunFlags::default(), engine).with_context(|| run.failed(step))?;
                 run.check(step, code)?;
             }
             ("db-start", _) => {
-                let code = local::execute(cx, infra, &databases, RunFlags::default()).with_context(|| run.failed(step))?;
+                let code = local::execute(&cx.nested(), infra, &databases, RunFlags::default()).with_context(|| run.failed(step))?;
                 run.check(step, code)?;
             }
             ("apply", _) => {
-                let code = crate::cluster::apply(cx, &apply_args(settings)).with_context(|| run.failed(step))?;
+                let code = crate::cluster::apply(&cx.nested(), &apply_args(settings)).with_context(|| run.failed(step))?;
                 run.check(step, code)?;
             }
             ("wait", _) => run.detail("done: the apply waited for every rollout"),
@@ -104,13 +104,20 @@ fn up(cx: &Context, infra: &Infra, settings: &Settings, port_forward: bool) -> a
                         pf.service, pf.local_port
                     ));
                 }
+                // The forward runs until interrupted: with --output json, the summary is the one
+                // document on stdout, printed before it starts.
+                if cx.out.is_json() {
+                    run.done.push(step.id.clone());
+                    let summary = Summary { profile: &settings.profile, result: "ready", steps: &run.done };
+                    cx.out.json(&summary)?;
+                }
                 let args = flags::PortForward {
                     target: target(settings),
                     service: pf.service.clone(),
                     ports: format!("{}:{}", pf.local_port, pf.remote_port),
                     address: "127.0.0.1".into(),
                 };
-                return crate::cluster::port_forward(cx, &args).with_context(|| run.failed(step));
+                return crate::cluster::port_forward(&cx.nested(), &args).with_context(|| run.failed(step));
             }
             (_, Action::Exec(argv)) => {
                 run.exec(step, argv, &tools, Echo::Stderr, &[0])?;
