@@ -9,20 +9,28 @@ use stack_config::compose::Port;
 
 use crate::{Engine, Error, Result, labels};
 
+/// The containers of a service that this run keeps, starts or replaces.
+#[derive(Debug, Default)]
+pub(crate) struct OwnContainers {
+    /// Running (or paused, restarting): their published ports are theirs.
+    pub running: Vec<String>,
+    /// Not running: they hold no port, so their ports must be free, except where the engine's
+    /// own proxy for them holds it (a start that an interrupted run left the engine finishing).
+    pub stopped: Vec<String>,
+}
+
 impl Engine {
-    /// Checks that `port` of `service` can be bound. `own` names the service's running containers
-    /// (kept or replaced by this run), whose bindings do not count; a stopped container of the
-    /// service holds no port, so it is not in `own` and its ports are checked like new ones.
-    pub(crate) async fn check_port(&self, service: &str, port: &Port, own: &[String]) -> Result<()> {
+    /// Checks that `port` of `service` can be bound, given the service's own containers.
+    pub(crate) async fn check_port(&self, service: &str, port: &Port, own: &OwnContainers) -> Result<()> {
         let Some(published) = port.published else { return Ok(()) };
         // The service's own running container (kept or replaced by this run) may hold the port.
-        for name in own {
+        for name in &own.running {
             if self.binds_port(name, published, &port.protocol).await? {
                 return Ok(());
             }
         }
         if let Some(holder) = self.port_holder_container(published, &port.protocol).await? {
-            if own.contains(&holder.0) {
+            if own.running.contains(&holder.0) || own.stopped.contains(&holder.0) {
                 return Ok(());
             }
             return Err(Error::PortInUse {
@@ -40,9 +48,27 @@ impl Engine {
         if free {
             return Ok(());
         }
-        let holder =
-            process_holding(published, &port.protocol).unwrap_or_else(|| "another process (it could not be identified)".to_owned());
+        let holder = process_holding(published, &port.protocol);
+        if let Some(target) = holder.as_ref().and_then(|h| h.pid).and_then(proxy_target) {
+            for name in &own.stopped {
+                if self.addresses_of(name).await?.contains(&target) {
+                    return Ok(());
+                }
+            }
+        }
+        let holder = holder.map_or_else(|| "another process (it could not be identified)".to_owned(), |h| h.description);
         Err(Error::PortInUse { service: service.to_owned(), port: published, protocol: port.protocol.clone(), holder })
+    }
+
+    /// The addresses of container `name` on its networks (none when it has not started).
+    async fn addresses_of(&self, name: &str) -> Result<Vec<String>> {
+        let info = match self.docker().inspect_container(name, None).await {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(Error::Api { operation: format!("inspect container {name}"), source: e }),
+        };
+        let networks = info.network_settings.and_then(|n| n.networks).unwrap_or_default();
+        Ok(networks.into_values().filter_map(|e| e.ip_address).filter(|ip| !ip.is_empty()).collect())
     }
 
     /// Whether container `name` is configured to publish host `port`.
@@ -79,9 +105,27 @@ impl Engine {
     }
 }
 
+/// A process that holds a port.
+#[derive(Debug)]
+struct Holder {
+    /// `process NAME (pid N)`, or why it could not be named.
+    description: String,
+    pid: Option<u32>,
+}
+
+/// The container address a `docker-proxy` process forwards to (`-container-ip`), if `pid` is one.
+fn proxy_target(pid: u32) -> Option<String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    if !args.first().is_some_and(|a| a.ends_with("docker-proxy")) {
+        return None;
+    }
+    args.iter().position(|a| a == "-container-ip").and_then(|i| args.get(i + 1)).cloned()
+}
+
 /// Finds the process listening on `port` through /proc (Linux): socket inode, then the process
 /// whose file descriptors include it.
-fn process_holding(port: u16, protocol: &str) -> Option<String> {
+fn process_holding(port: u16, protocol: &str) -> Option<Holder> {
     let tables: &[&str] = if protocol == "udp" { &["/proc/net/udp", "/proc/net/udp6"] } else { &["/proc/net/tcp", "/proc/net/tcp6"] };
     let mut inodes = Vec::new();
     for table in tables {
@@ -107,11 +151,11 @@ fn process_holding(port: u16, protocol: &str) -> Option<String> {
                 && inodes.iter().any(|i| target.as_os_str() == i.as_str())
             {
                 let name = std::fs::read_to_string(entry.path().join("comm")).map(|c| c.trim().to_owned()).unwrap_or_default();
-                return Some(format!("process {name} (pid {pid})"));
+                return Some(Holder { description: format!("process {name} (pid {pid})"), pid: Some(pid) });
             }
         }
     }
-    Some("a socket of a process this user cannot see".to_owned())
+    Some(Holder { description: "a socket of a process this user cannot see".to_owned(), pid: None })
 }
 
 #[cfg(test)]
@@ -124,6 +168,8 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let holder = process_holding(port, "tcp").unwrap();
-        assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}");
+        assert!(holder.description.contains(&format!("pid {}", std::process::id())), "{holder:?}");
+        assert_eq!(holder.pid, Some(std::process::id()));
+        assert_eq!(proxy_target(std::process::id()), None, "this test is no docker-proxy");
     }
 }

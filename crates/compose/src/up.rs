@@ -17,6 +17,7 @@ use crate::build::BuildPolicy;
 use crate::lock::ProjectLock;
 use crate::observe::Container;
 use crate::plan::{Readiness, build_order, image_name, readiness};
+use crate::ports::OwnContainers;
 use crate::progress::{Event, Progress};
 use crate::spec::{Spec, spec};
 use crate::wait::Target;
@@ -186,7 +187,12 @@ impl Engine {
                 // Only a running container of the service holds its ports now (a recreate
                 // removes it first). A stopped one holds nothing: its ports must be free, or
                 // its start fails half-way through the stack with the engine's bind error.
-                let own: Vec<String> = current.iter().filter(|c| holds_ports(c)).map(|c| c.name.clone()).collect();
+                // (One the engine is still starting, after an interrupted run, is told apart by
+                // the engine's own proxy pointing at it.)
+                let own = OwnContainers {
+                    running: current.iter().filter(|c| holds_ports(c)).map(|c| c.name.clone()).collect(),
+                    stopped: current.iter().filter(|c| !holds_ports(c)).map(|c| c.name.clone()).collect(),
+                };
                 for port in &svc.ports {
                     self.check_port(&svc.name, port, &own).await?;
                 }
