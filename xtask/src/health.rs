@@ -24,7 +24,7 @@ mod full {
     use stack_compose::{Engine, EngineOptions};
     use stack_config::Infra;
     use stack_config::environment::Kind;
-    use stack_health::targets::{Addresses, cloud_checks, docker_checks};
+    use stack_health::targets::{Addresses, cloud_checks, docker_checks_by_deployment};
     use stack_health::{RetryPolicy, run_all};
 
     use crate::Context;
@@ -47,20 +47,13 @@ mod full {
                     anyhow::Ok((ips, engine.project_containers(&resolved.project_name).await?))
                 })?;
                 // A service with a container (in any state) is deployed: checked, and a stopped
-                // one fails. One without a container was never started here: reported as not
-                // deployed (a failure with --require-all), at the address it would have on the
-                // project's network.
-                let (deployed, never): (Vec<String>, Vec<String>) =
-                    resolved.services.iter().cloned().partition(|s| containers.iter().any(|c| &c.service == s));
-                let nowhere = Addresses { container_ips: never.iter().map(|s| (s.clone(), s.clone())).collect() };
-                absent = docker_checks(project, &never, &nowhere)
-                    .into_iter()
-                    .map(|c| {
-                        let why = format!("no container in project {}: never started here", resolved.project_name);
-                        (c, why)
-                    })
-                    .collect();
-                docker_checks(project, &deployed, &Addresses { container_ips: ips })
+                // one fails. One without a container was never started here: not deployed (a
+                // failure with --require-all).
+                let deployed = |s: &str| containers.iter().any(|c| c.service == s);
+                let (run, never) = docker_checks_by_deployment(project, &resolved.services, &deployed, &Addresses { container_ips: ips });
+                let why = format!("no container in project {}: never started here", resolved.project_name);
+                absent = never.into_iter().map(|c| (c, why.clone())).collect();
+                run
             }
             Kind::Cloud => {
                 let vars = infra.vars(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?;

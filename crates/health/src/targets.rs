@@ -83,6 +83,21 @@ pub fn docker_checks(project: &Project, services: &[String], addresses: &Address
     checks
 }
 
+/// [`docker_checks`] split by whether each service is deployed (has a container in the
+/// project, in any state): the checks to run, and those of services that were never started
+/// there, addressed as they would be on the project's network (by service name, or their
+/// published port), to report as not deployed.
+pub fn docker_checks_by_deployment(
+    project: &Project,
+    services: &[String],
+    deployed: &dyn Fn(&str) -> bool,
+    addresses: &Addresses,
+) -> (Vec<Check>, Vec<Check>) {
+    let (present, never): (Vec<String>, Vec<String>) = services.iter().cloned().partition(|s| deployed(s));
+    let nowhere = Addresses { container_ips: never.iter().map(|s| (s.clone(), s.clone())).collect() };
+    (docker_checks(project, &present, addresses), docker_checks(project, &never, &nowhere))
+}
+
 /// The managed endpoints of a cloud environment from its variables (`MONGO_URI`, `REDIS_HOST`,
 /// `REDIS_PORT`, `REDIS_PASSWORD`, `REDIS_TLS`, `RABBITMQ_URL`), and the names of the variables
 /// that are missing, so the caller can say what to set.
@@ -146,6 +161,22 @@ mod tests {
         let f = stack_config::compose::load_file(Utf8Path::new("/x/c.yml"), yaml, &|_| None);
         assert!(!f.diagnostics.has_errors(), "{}", f.diagnostics);
         f.project
+    }
+
+    #[test]
+    fn services_never_started_are_split_off_at_their_network_address() {
+        let p = project(
+            r#"
+services:
+  redis: {image: r, ports: ["36379:6379"]}
+  engine: {image: e, expose: ["8081"], healthcheck: {test: ["CMD", "node", "-e", "require('http').get('http://127.0.0.1:8081/health', r => 1)"]}}
+"#,
+        );
+        let all: Vec<String> = p.services.keys().cloned().collect();
+        let (run, never) = docker_checks_by_deployment(&p, &all, &|s| s == "redis", &Addresses::default());
+        assert_eq!(run.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["redis"]);
+        assert_eq!(never.len(), 1, "{never:?}");
+        assert!(matches!(&never[0].target, Target::Http { url, .. } if url == "http://engine:8081/health"), "{never:?}");
     }
 
     #[test]

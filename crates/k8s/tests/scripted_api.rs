@@ -805,7 +805,12 @@ async fn diff_masks_secret_values_in_the_last_applied_annotation() {
 
 /// A session on the scripted server, for the overlay of `objects`.
 fn session(client: Client, objects: Vec<Value>, mode: Mode) -> Session {
-    let info = ClusterInfo { context: Some("local-k8s".to_owned()), server: "https://scripted".to_owned(), version: "v1.20.2".to_owned() };
+    session_on(client, objects, mode, "local-k8s")
+}
+
+/// [`session`] with another current context (the overlay allows only `local-k8s`).
+fn session_on(client: Client, objects: Vec<Value>, mode: Mode, context: &str) -> Session {
+    let info = ClusterInfo { context: Some(context.to_owned()), server: "https://scripted".to_owned(), version: "v1.20.2".to_owned() };
     let open = Open {
         overlay: "minikube".to_owned(),
         applyset: "minikube".to_owned(),
@@ -869,17 +874,7 @@ async fn dry_run_sessions_send_no_change() {
 #[tokio::test]
 async fn the_guard_refuses_a_dry_run_on_another_context() {
     let (client, server) = ApiServer::start(|_| None);
-    let info =
-        ClusterInfo { context: Some("prod-cluster".to_owned()), server: "https://scripted".to_owned(), version: "v1.20.2".to_owned() };
-    let open = Open {
-        overlay: "minikube".to_owned(),
-        applyset: "minikube".to_owned(),
-        objects: vec![namespace_object(), deployment_object()],
-        context: None,
-        allowed_contexts: vec!["local-k8s".to_owned()],
-        mode: Mode::DryRun,
-    };
-    let s = Session::with_client(client, info, open).unwrap();
+    let s = session_on(client, vec![namespace_object(), deployment_object()], Mode::DryRun, "prod-cluster");
     let error = s.delete(WITHIN).await.expect_err("refused");
     assert!(matches!(error, Error::WrongCluster(_)), "{error:?}");
     let error = s.scale("engine", 1, None, &mut |_| {}).await.expect_err("refused");
