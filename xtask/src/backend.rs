@@ -53,3 +53,19 @@ pub fn full_command() -> anyhow::Result<Command> {
         .env(REEXEC_GUARD, "1");
     Ok(command)
 }
+
+/// A runtime for the async drivers; only commands that talk to an engine or a cluster build one.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+}
+
+/// Runs `fut` on a fresh runtime; Ctrl-C ends it as an interruption (exit 130).
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
+pub fn block_on<T>(doing: &str, fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    runtime()?.block_on(async {
+        tokio::select! {
+            r = fut => r,
+            _ = tokio::signal::ctrl_c() => Err(stack_compose::Error::Interrupted { doing: doing.to_owned() }.into()),
+        }
+    })
+}

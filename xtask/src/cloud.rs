@@ -81,7 +81,7 @@ mod full {
     pub fn status(cx: &Context, wait: bool) -> anyhow::Result<ExitCode> {
         let cluster = env_cluster(cx)?;
         let options = EksOptions { region: cluster.region.clone(), endpoint_url: None };
-        let report = crate::local::runtime()?.block_on(async {
+        let report = crate::backend::runtime()?.block_on(async {
             let client = eks::client(&options).await?;
             let status = if wait {
                 eks::wait_active(&client, &cluster.name, Duration::from_secs(cx.wait_timeout)).await?
@@ -129,7 +129,7 @@ mod full {
         let command = exe.to_str().with_context(|| format!("this program's path `{}` is not UTF-8", exe.display()))?.to_owned();
         let exec = ExecPlugin { command, args: eks::token_args(&cluster.name, &cluster.region) };
         let options = EksOptions { region: cluster.region.clone(), endpoint_url: None };
-        let entry = crate::local::runtime()?.block_on(async {
+        let entry = crate::backend::runtime()?.block_on(async {
             let client = eks::client(&options).await?;
             let status = eks::wait_active(&client, &cluster.name, Duration::from_secs(cx.wait_timeout)).await?;
             anyhow::Ok(eks::kubeconfig_entry(&status, alias, exec)?)
@@ -166,7 +166,7 @@ mod full {
 
     pub fn token(cx: &Context, cluster: &str, region: Option<&str>) -> anyhow::Result<ExitCode> {
         let options = TokenOptions { cluster: cluster.to_owned(), region: region.unwrap_or_default().to_owned() };
-        let credential = crate::local::runtime()?.block_on(token::exec_credential(&options))?;
+        let credential = crate::backend::runtime()?.block_on(token::exec_credential(&options))?;
         // The exec plugin protocol is JSON whatever --output says: kubectl reads this.
         cx.out.text(&serde_json::to_string(&credential)?)?;
         Ok(ExitCode::SUCCESS)

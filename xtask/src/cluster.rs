@@ -89,7 +89,6 @@ pub fn parse_ports(ports: &str) -> anyhow::Result<(u16, u16)> {
 
 #[cfg(feature = "full")]
 mod live {
-    use std::future::Future;
     use std::io::IsTerminal as _;
     use std::net::SocketAddr;
     use std::process::ExitCode;
@@ -106,7 +105,7 @@ mod live {
     use crate::Context;
     use crate::flags::{Apply, Delete, K8sLogs, PortForward, Rollback, Scale, Target};
     use crate::k8s::{Purpose, load_and_prepare};
-    use crate::local::runtime;
+    use crate::backend::block_on;
     use crate::output::{note, table};
 
     /// Renders the overlay and connects. The one place where `--dry-run` becomes the session's
@@ -120,16 +119,6 @@ mod live {
         let overlay = prepared.name.clone().unwrap_or_else(|| target.overlay.overlay.clone());
         let mode = if cx.dry_run { Mode::DryRun } else { Mode::Change };
         Ok(Session::open(Open { overlay, applyset, objects, context: target.context.clone(), allowed_contexts, mode }).await?)
-    }
-
-    /// Runs `fut` on a fresh runtime; Ctrl-C ends it as an interruption (exit 130).
-    fn block_on<T>(doing: &str, fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-        runtime()?.block_on(async {
-            tokio::select! {
-                r = fut => r,
-                _ = tokio::signal::ctrl_c() => Err(stack_compose::Error::Interrupted { doing: doing.to_owned() }.into()),
-            }
-        })
     }
 
     fn progress(cx: &Context, line: &str) {

@@ -34,7 +34,7 @@ mod full {
     pub fn run(cx: &Context, args: Health) -> anyhow::Result<ExitCode> {
         let (infra, _) = Infra::load(&cx.infra, &crate::load_options())?;
         let env = infra.environments.get(&cx.env).map_err(|d| anyhow::anyhow!("{d}"))?.clone();
-        let rt = crate::local::runtime()?;
+        let rt = crate::backend::runtime()?;
         // Checks of services that were never started here: reported as not deployed.
         let mut absent = Vec::new();
         let mut checks = match env.kind {

@@ -16,6 +16,7 @@ use stack_config::deployment::DeployCommand;
 use stack_config::infra::Resolved;
 
 use crate::Context;
+use crate::backend::runtime;
 use crate::output::note;
 
 /// Options of one docker deployment run, from the command line.
@@ -38,11 +39,6 @@ impl Progress for Lines {
         }
         note(&event.to_string());
     }
-}
-
-/// A runtime for the async drivers; only commands that talk to an engine build one.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
 }
 
 async fn connect() -> anyhow::Result<Engine> {
