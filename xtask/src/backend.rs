@@ -9,6 +9,25 @@ use anyhow::{Context, bail};
 
 use crate::output::note;
 
+/// Runs `$body` (compiled into `full` builds only) in a `full` build; re-runs xtask with
+/// `--features full` otherwise. The one gate of every command that needs the backends.
+macro_rules! in_full_build {
+    ($what:expr, $body:expr) => {{
+        if let Some(code) = crate::backend::ensure_full($what)? {
+            return Ok(code);
+        }
+        #[cfg(feature = "full")]
+        {
+            $body
+        }
+        #[cfg(not(feature = "full"))]
+        {
+            anyhow::bail!("`{}` needs the full build", $what)
+        }
+    }};
+}
+pub(crate) use in_full_build;
+
 /// Set on the re-run so a build that still lacks the feature fails instead of looping.
 pub const REEXEC_GUARD: &str = "SRVTHREDS_XTASK_REEXEC";
 

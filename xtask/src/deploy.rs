@@ -1,20 +1,35 @@
-//! `cargo xtask deploy [ENV] [SHORT_NAME]`: runs a deployment of the catalogue; with no
-//! arguments on a terminal, a menu asks for the environment, then the deployment.
+//! The catalogue commands: `deploy [ENV] [SHORT_NAME]` (with no arguments on a terminal, a menu
+//! asks for the environment, then the deployment), and the short forms `db start|stop|reset`,
+//! `services build|up|down`, `bootstrap`. Docker entries run through
+//! [`stack_compose::entry::run`]; Kubernetes entries apply or delete their overlay between
+//! their pre- and post-commands.
+
+// Without `full` the Kubernetes bodies are not compiled, only the re-run through cargo.
+#![cfg_attr(not(feature = "full"), allow(unused_variables))]
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use serde::Serialize;
-use stack_compose::Plan;
+use stack_compose::entry::{self, Orphans, Volumes};
+use stack_compose::{EngineOptions, Plan};
 use stack_config::Infra;
-use stack_config::deployment::{Composing, DeployCommand};
+use stack_config::deployment::Composing;
 use stack_config::infra::Resolved;
 
 use crate::Context;
-use crate::flags::{Apply, Delete, Deploy, Overlay, Target};
-use crate::local::{self, RunFlags};
-use crate::output::note;
+use crate::backend::in_full_build;
+use crate::flags::Deploy;
+use crate::output::{Lines, note};
+
+/// Options of one docker deployment run, from the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFlags {
+    pub volumes: Volumes,
+    pub orphans: Orphans,
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,10 +41,7 @@ struct Entry<'a> {
 }
 
 pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
-    let (infra, warnings) = Infra::load(&cx.infra, &crate::load_options())?;
-    for w in warnings.iter() {
-        note(&w.to_string());
-    }
+    let infra = cx.load()?;
     if args.list {
         return list(cx, &infra);
     }
@@ -41,60 +53,105 @@ pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
             "missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"
         ),
     };
-    let (infra, resolved) = local::resolve(cx, &env, &short_name)?;
-    if resolved.target.composing == Composing::Kubernetes {
-        let plan = stack_k8s::plan::DeployPlan::new(&resolved);
-        if cx.dry_run {
-            if cx.out.is_json() {
-                cx.out.json(&plan)?;
-            } else {
-                cx.out.text(&plan.to_string())?;
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-        return kubernetes(cx, &infra, &resolved);
-    }
-    if cx.dry_run {
-        return print_plan(cx, &resolved);
-    }
-    local::execute(cx, &infra, &resolved, RunFlags { volumes: args.volumes, remove_orphans: args.remove_orphans })
+    let flags = RunFlags {
+        volumes: if args.volumes { Volumes::Remove } else { Volumes::Keep },
+        orphans: if args.remove_orphans { Orphans::Remove } else { Orphans::Keep },
+    };
+    execute(cx, &infra, &env, &short_name, flags)
 }
 
-/// Runs a kubernetes deployment (`k8s_minikube`, `k8s_cloud`, their `d_` twins): the catalogue's
-/// pre-commands, then `k8s apply` (or `k8s delete`) of its overlay, then its post-commands. The
-/// kube context is the kubeconfig's current one, so the overlay's wrong-cluster guard applies.
-/// A delete does not ask again: naming a `d_` deployment is the confirmation (there is no `--yes`
-/// on `deploy`).
-fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Result<ExitCode> {
-    // The cluster operations need the Kubernetes backend: build it before anything changes.
-    let what = format!("deploy {} {}", resolved.environment.name, resolved.deployment.short_name);
-    if let Some(code) = crate::backend::ensure_full(&what)? {
-        return Ok(code);
-    }
-    let overlay = resolved.target.overlay.clone().context("a kubernetes deployment without an overlay")?;
-    let target = Target { overlay: Overlay { overlay }, context: None };
-    local::run_entry(cx, infra, resolved, || {
-        let code = match resolved.target.deploy_command {
-            DeployCommand::Delete => crate::cluster::delete(cx, &Delete { target, yes: true })?,
-            _ => crate::cluster::apply(
-                cx,
-                &Apply { target, force_conflicts: false, no_prune: false, no_wait: false, rollback_on_failure: false },
-            )?,
-        };
-        // In this (full) build the cluster commands succeed or fail with an error.
-        Ok(if code == ExitCode::SUCCESS { 0 } else { 1 })
-    })
+/// Runs the catalogue entry `short_name` in the context's environment (`db start`, ...).
+pub fn run_short(cx: &Context, short_name: &str, flags: RunFlags) -> anyhow::Result<ExitCode> {
+    execute(cx, &cx.load()?, &cx.env, short_name, flags)
 }
 
-/// Prints the plan of a docker deployment, as text or one JSON document.
-pub fn print_plan(cx: &Context, resolved: &Resolved) -> anyhow::Result<ExitCode> {
-    let plan = Plan::new(resolved)?;
-    if cx.out.is_json() {
-        cx.out.json(&plan)?;
-    } else {
-        cx.out.text(&plan.to_string())?;
+/// Resolves and runs an entry; `--dry-run` prints its plan instead.
+fn execute(cx: &Context, infra: &Infra, env: &str, short_name: &str, flags: RunFlags) -> anyhow::Result<ExitCode> {
+    let (resolved, warnings) = infra.resolve(env, short_name)?;
+    warnings.iter().for_each(|w| cx.progress(&w.to_string()));
+    match (resolved.target.composing, cx.dry_run) {
+        (Composing::Kubernetes, true) => cx.out.print(&stack_k8s::plan::DeployPlan::new(&resolved))?,
+        (Composing::Kubernetes, false) => return kubernetes(cx, infra, &resolved),
+        (_, true) => cx.out.print(&Plan::new(&resolved)?)?,
+        (_, false) => return docker(cx, infra, &resolved, flags),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A docker entry through [`stack_compose::entry::run`], its report printed.
+fn docker(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags) -> anyhow::Result<ExitCode> {
+    let options = entry::Options { wait_timeout: Duration::from_secs(cx.wait_timeout), volumes: flags.volumes, orphans: flags.orphans };
+    let engine = EngineOptions::from_env(&|k| std::env::var(k).ok());
+    let report = entry::run(resolved, infra.repo_root().as_std_path(), &engine, &options, &Lines { cx })?;
+    cx.out.print(&report)?;
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// A kubernetes entry (`k8s_minikube`, `k8s_cloud`, their `d_` twins): the catalogue's
+/// pre-commands, then the apply (or delete) of its overlay on the kubeconfig's current context
+/// (so the wrong-cluster guard applies), then its post-commands. Naming a `d_` entry is the
+/// delete's confirmation.
+fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Result<ExitCode> {
+    let what = format!("deploy {} {}", resolved.environment.name, resolved.deployment.short_name);
+    in_full_build!(&what, live::kubernetes(cx, infra, resolved))
+}
+
+#[cfg(feature = "full")]
+mod live {
+    use std::process::ExitCode;
+    use std::time::Duration;
+
+    use anyhow::Context as _;
+    use stack_config::Infra;
+    use stack_config::deployment::DeployCommand;
+    use stack_config::infra::Resolved;
+    use stack_k8s::cluster::session::{Apply, Purpose, Session, Target};
+
+    use crate::Context;
+    use crate::backend::block_on;
+
+    pub fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Result<ExitCode> {
+        let overlay = resolved.target.overlay.clone().context("a kubernetes deployment without an overlay")?;
+        let target = Target { overlay, context: None };
+        let wait = Duration::from_secs(cx.wait_timeout);
+        let code =
+            stack_compose::hooks::run_entry(resolved, infra.repo_root().as_std_path(), &|l| cx.progress(l), || -> anyhow::Result<u8> {
+                if resolved.target.deploy_command != DeployCommand::Delete {
+                    crate::output::apply_overlay(cx, &target, &Apply::waiting(Some(wait)))?;
+                    return Ok(0);
+                }
+                block_on("deleting", async {
+                    let (s, notes) = Session::for_overlay(infra, &target, Purpose::Inspect, cx.mode()).await?;
+                    notes.iter().for_each(|n| cx.progress(n));
+                    cx.out.print(&s.delete(wait).await?)?;
+                    Ok(0)
+                })
+            })?;
+        Ok(ExitCode::from(code))
+    }
+}
+
+/// `db reset`: asks first, then removes the data layer with its volumes.
+pub fn reset(cx: &Context, yes: bool) -> anyhow::Result<ExitCode> {
+    let infra = cx.load()?;
+    let (resolved, _) = infra.resolve(&cx.env, "d_a_dbs")?;
+    if !yes && !cx.dry_run {
+        let what = format!(
+            "This removes the {} containers of project {} AND their data volumes: all data is lost.",
+            resolved.services.join(", "),
+            resolved.project_name
+        );
+        if !std::io::stdin().is_terminal() {
+            bail!("{what}\n  help: not a terminal, so nothing to ask: pass --yes to confirm");
+        }
+        note(&format!("{what}\nType `yes` to continue: "));
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            bail!("cancelled: nothing was changed");
+        }
+    }
+    execute(cx, &infra, &cx.env, "d_a_dbs", RunFlags { volumes: Volumes::Remove, orphans: Orphans::Keep })
 }
 
 /// The Phase 1 menu: pick an environment, then one of the deployments it allows.

@@ -36,6 +36,38 @@ pub struct Context {
 }
 
 impl Context {
+    /// The infrastructure tree, loaded once per command; its warnings on stderr.
+    pub fn load(&self) -> anyhow::Result<stack_config::Infra> {
+        let (infra, warnings) = stack_config::Infra::load(&self.infra, &load_options())?;
+        warnings.iter().for_each(|w| self.progress(&w.to_string()));
+        Ok(infra)
+    }
+
+    /// A progress line on stderr, unless `--quiet`.
+    pub fn progress(&self, line: &str) {
+        if !self.quiet {
+            note(line);
+        }
+    }
+
+    /// `--dry-run` as the cluster session's mode.
+    #[cfg(feature = "full")]
+    pub fn mode(&self) -> stack_k8s::cluster::session::Mode {
+        if self.dry_run { stack_k8s::cluster::session::Mode::DryRun } else { stack_k8s::cluster::session::Mode::Change }
+    }
+
+    /// The progress lines of a cluster session's events.
+    #[cfg(feature = "full")]
+    pub fn events(&self) -> impl FnMut(stack_k8s::cluster::session::Event<'_>) + '_ {
+        move |event| self.progress(&event.to_string())
+    }
+
+    /// `--overlay` and `--context` as the session's target.
+    #[cfg(feature = "full")]
+    pub fn k8s_target(&self, target: &flags::Target) -> stack_k8s::cluster::session::Target {
+        stack_k8s::cluster::session::Target { overlay: target.overlay.overlay.clone(), context: target.context.clone() }
+    }
+
     /// The context of a step inside a command that prints one result of its own (see
     /// [`Out::nested`]).
     pub fn nested(&self) -> Context {
@@ -53,7 +85,7 @@ fn main() -> ExitCode {
             let text = format!("{e:#}");
             note(&if text.starts_with("error:") { text } else { format!("error: {text}") });
             // 130 = 128 + SIGINT, as shells report an interrupted command.
-            if matches!(e.downcast_ref::<stack_compose::Error>(), Some(stack_compose::Error::Interrupted { .. })) {
+            if e.chain().any(|c| matches!(c.downcast_ref::<stack_compose::Error>(), Some(stack_compose::Error::Interrupted { .. }))) {
                 return ExitCode::from(130);
             }
             ExitCode::FAILURE
@@ -72,23 +104,23 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         verbose: g.verbose > 0,
         wait_timeout: g.wait_timeout,
     };
-    let none = local::RunFlags::default();
+    let none = deploy::RunFlags::default();
     match flags.command {
         Command::Deploy(args) => deploy::run(&cx, args),
         Command::Config { action } => config::run(&cx, action),
         Command::Db { action } => match action {
-            Db::Start => local::run_short(&cx, "s_a_dbs", none),
-            Db::Stop => local::run_short(&cx, "stop_a_dbs", none),
+            Db::Start => deploy::run_short(&cx, "s_a_dbs", none),
+            Db::Stop => deploy::run_short(&cx, "stop_a_dbs", none),
             Db::Status => local::status(&cx, Some("s_a_dbs")),
-            Db::Reset { yes } => local::reset(&cx, yes),
+            Db::Reset { yes } => deploy::reset(&cx, yes),
         },
         Command::Services { action } => match action {
-            Services::Build => local::run_short(&cx, "b_a_s", none),
-            Services::Up => local::run_short(&cx, "s_a_s", none),
-            Services::Down => local::run_short(&cx, "d_a_s", none),
+            Services::Build => deploy::run_short(&cx, "b_a_s", none),
+            Services::Up => deploy::run_short(&cx, "s_a_s", none),
+            Services::Down => deploy::run_short(&cx, "d_a_s", none),
             Services::Logs(l) => local::logs(&cx, Some("s_a_s"), &l.services, l.follow, &l.tail),
         },
-        Command::Bootstrap => local::run_short(&cx, "bootstrap", none),
+        Command::Bootstrap => deploy::run_short(&cx, "bootstrap", none),
         Command::Status => local::status(&cx, None),
         Command::Logs(l) => local::logs(&cx, None, &l.services, l.follow, &l.tail),
         Command::TestImages => local::test_images(&cx),

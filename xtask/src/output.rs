@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use serde::Serialize;
+use stack_compose::progress::{Event, Progress};
 
 use crate::flags::Output;
 
@@ -43,6 +44,12 @@ impl Out {
         Ok(())
     }
 
+    /// Prints a report: one JSON document, or its human text (`Display`).
+    pub fn print<T: Serialize + std::fmt::Display>(self, report: &T) -> anyhow::Result<()> {
+        let text = if self.is_json() { return self.json(report) } else { report.to_string() };
+        if text.is_empty() { Ok(()) } else { self.text(&text) }
+    }
+
     /// Prints human text as it is.
     pub fn text(self, text: &str) -> anyhow::Result<()> {
         let mut stdout = self.sink();
@@ -54,21 +61,60 @@ impl Out {
     }
 }
 
+/// The compose driver's progress, catalogue commands' output and one-shot jobs' output, printed:
+/// progress on stderr (build lines with `--verbose`), job output on stdout as the human result.
+pub struct Lines<'a> {
+    pub cx: &'a crate::Context,
+}
+
+impl Progress for Lines<'_> {
+    fn event(&self, event: &Event) {
+        if !matches!(event, Event::ImageBuildLine { .. }) || self.cx.verbose {
+            self.cx.progress(&event.to_string());
+        }
+    }
+}
+
+impl stack_compose::entry::Sink for Lines<'_> {
+    fn hook_line(&self, line: &str) {
+        self.cx.progress(line);
+    }
+
+    fn job_line(&self, job: &str, line: &str) {
+        // With --output json, stdout holds only the one JSON document.
+        if self.cx.out.is_json() {
+            note(&format!("{job} | {line}"));
+        } else {
+            let _ = writeln!(std::io::stdout().lock(), "{job} | {line}");
+        }
+    }
+}
+
 /// A line on stderr (notes, warnings, progress).
 pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
-/// Aligns rows into columns separated by two spaces; the first row is the header.
-pub fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in rows {
-        let line: Vec<String> = row.iter().enumerate().map(|(i, c)| format!("{c:w$}", w = widths[i])).collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+pub use stack_config::table::table;
+
+/// `k8s apply` of `target` (also run by `deploy` and `minikube up`): the library's one call, its
+/// progress on stderr, its report printed; a failed rollout is an error after the report.
+#[cfg(feature = "full")]
+pub fn apply_overlay(
+    cx: &crate::Context,
+    target: &stack_k8s::cluster::session::Target,
+    options: &stack_k8s::cluster::session::Apply,
+) -> anyhow::Result<std::process::ExitCode> {
+    use stack_k8s::cluster::session::Session;
+    crate::backend::block_on("applying the overlay", async {
+        let infra = cx.load()?;
+        let mut report = Session::apply_overlay(&infra, target, cx.mode(), options, &mut |n| cx.progress(n), &mut cx.events()).await?;
+        if cx.out.is_json() || report.ok {
+            cx.out.print(&report)?;
+        }
+        match report.failure() {
+            Some(e) => Err(e.into()),
+            None => Ok(std::process::ExitCode::SUCCESS),
+        }
+    })
 }

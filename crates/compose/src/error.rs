@@ -56,6 +56,12 @@ pub enum Error {
     /// An unknown service was asked for.
     #[error("unknown service `{0}`")]
     UnknownService(String),
+    /// A pre- or post-command of a catalogue entry failed.
+    #[error(transparent)]
+    Hook(#[from] crate::hooks::HookFailed),
+    /// The async runtime of a blocking entry point could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// Result alias of the compose driver.

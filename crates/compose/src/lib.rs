@@ -12,6 +12,7 @@ pub mod build;
 mod context;
 mod down;
 pub mod engine;
+pub mod entry;
 mod error;
 pub mod hooks;
 pub mod labels;

@@ -34,6 +34,9 @@ pub struct Container {
     pub ports: Vec<String>,
     /// Unix seconds of creation.
     pub created: i64,
+    /// The exit code of a container that is not running (read by [`Engine::project_status`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
     #[serde(skip)]
     pub labels: HashMap<String, String>,
 }
@@ -59,6 +62,9 @@ impl Engine {
     /// `status` right after a start agrees with the start.
     pub async fn project_status(&self, project: &str) -> Result<Vec<Container>> {
         let mut containers = self.project_containers(project).await?;
+        for c in containers.iter_mut().filter(|c| c.state == "exited" || c.state == "dead") {
+            c.exit_code = self.inspect(&c.name).await?.state.and_then(|s| s.exit_code);
+        }
         for c in containers.iter_mut().filter(|c| c.state == "running" && c.docker_health == "starting") {
             let info = self.inspect(&c.name).await?;
             let Some(check) = info.config.and_then(|config| config.healthcheck) else { continue };
@@ -74,6 +80,14 @@ impl Engine {
             }
         }
         Ok(containers)
+    }
+
+    /// [`Engine::project_status`] as a report of `project`, keeping the containers of `services`
+    /// (all when `None`).
+    pub async fn status_report(&self, project: &str, services: Option<&[String]>) -> Result<StatusReport> {
+        let containers =
+            self.project_status(project).await?.into_iter().filter(|c| services.is_none_or(|s| s.contains(&c.service))).collect();
+        Ok(StatusReport { project: project.to_owned(), containers })
     }
 
     /// Every container of `project` (running or not), sorted by service and number.
@@ -131,6 +145,7 @@ impl Engine {
                     health_source: if health == "none" { HealthSource::None } else { HealthSource::Docker },
                     ports,
                     created: c.created.unwrap_or_default(),
+                    exit_code: None,
                     labels,
                 }
             })
@@ -187,5 +202,46 @@ impl Engine {
         let mut names: Vec<String> = list.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect();
         names.sort();
         Ok(names)
+    }
+}
+
+/// The containers of a project and their health. Serialized as the list of containers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct StatusReport {
+    #[serde(skip)]
+    pub project: String,
+    pub containers: Vec<Container>,
+}
+
+impl StatusReport {
+    /// No container is unhealthy, and none stopped other than with exit code 0 (a one-shot job
+    /// that completed).
+    pub fn ok(&self) -> bool {
+        !self.containers.iter().any(|c| c.health == "unhealthy" || (c.state != "running" && c.exit_code != Some(0)))
+    }
+}
+
+impl std::fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.containers.is_empty() {
+            return write!(f, "project {}: no containers", self.project);
+        }
+        let mut rows = vec![["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", "IMAGE", "STATUS"].map(str::to_owned).to_vec()];
+        for c in &self.containers {
+            rows.push(vec![
+                c.service.clone(),
+                c.name.clone(),
+                c.state.clone(),
+                match c.health_source {
+                    HealthSource::Probe => format!("{} (probe; docker: {})", c.health, c.docker_health),
+                    _ => c.health.clone(),
+                },
+                c.ports.join(","),
+                c.image.clone(),
+                c.status.clone(),
+            ]);
+        }
+        f.write_str(stack_config::table::table(&rows).trim_end())
     }
 }

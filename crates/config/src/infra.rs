@@ -181,6 +181,16 @@ impl Infra {
 
     /// The variables of an environment: its env file (or the `.example` beside it) and the
     /// process environment.
+    /// The repository the tree belongs to (the parent of `root`): where catalogue commands run.
+    pub fn repo_root(&self) -> Utf8PathBuf {
+        self.root.parent().map_or_else(|| Utf8PathBuf::from("."), Utf8Path::to_owned)
+    }
+
+    /// The compose project name of environment `env` (see [`project_name`]).
+    pub fn project_name(&self, env: &str) -> Result<String, Diagnostic> {
+        Ok(project_name(self.environments.get(env)?, &self.vars(env)?))
+    }
+
     pub fn vars(&self, env: &str) -> Result<Vars, Diagnostic> {
         let environment = self.environments.get(env)?;
         let Some(env_file) = &environment.env_file else {

@@ -23,6 +23,7 @@ pub mod kustomize;
 pub mod node;
 pub mod secret;
 pub mod suggest;
+pub mod table;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use error::{Error, Result};

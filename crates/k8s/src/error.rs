@@ -50,7 +50,7 @@ pub enum Error {
     },
     /// Server-side apply found fields another field manager owns.
     #[error(
-        "cannot apply {resource}: fields are owned by another manager: {message}\nhelp: re-run with --force-conflicts to take them over, or change them through their owner"
+        "cannot apply {resource}: fields are owned by another manager: {message}\nhelp: apply again forcing the conflicts to take them over, or change them through their owner"
     )]
     Conflict {
         /// The object.
@@ -87,9 +87,21 @@ pub enum Error {
         /// A fix, when one is known.
         help: Option<String>,
     },
+    /// An apply whose rollout failed (and what was rolled back).
+    #[error("{message}")]
+    ApplyFailed {
+        message: String,
+        #[source]
+        source: Box<Error>,
+    },
     /// The wrong-cluster guard refused to touch the current context.
-    #[error("{0}")]
-    WrongCluster(String),
+    #[error("{message}")]
+    WrongCluster {
+        /// Why, with the way out.
+        message: String,
+        /// The context that was refused.
+        current: String,
+    },
     /// A named object or workload does not exist (in the overlay or on the cluster).
     #[error("{what} not found{}", help.as_deref().map(|h| format!("\nhelp: {h}")).unwrap_or_default())]
     NotFound {
@@ -120,7 +132,7 @@ pub enum Error {
     },
     /// A kustomization uses a field the native renderer does not support.
     #[error(
-        "{path}:{line}: kustomization field `{field}` is not supported by the native renderer\nhelp: render with `--engine kubectl`, or remove the field"
+        "{path}:{line}: kustomization field `{field}` is not supported by the native renderer\nhelp: render with `kubectl kustomize`, or remove the field"
     )]
     RenderUnsupportedField {
         /// The field name.
@@ -191,7 +203,7 @@ mod tests {
         );
         check(
             Error::RenderUnsupportedField { field: "helmCharts".into(), path: "k/kustomization.yaml".into(), line: 5 },
-            "k/kustomization.yaml:5: kustomization field `helmCharts` is not supported by the native renderer\nhelp: render with `--engine kubectl`, or remove the field",
+            "k/kustomization.yaml:5: kustomization field `helmCharts` is not supported by the native renderer\nhelp: render with `kubectl kustomize`, or remove the field",
         );
         check(
             Error::RenderMissing { what: "resource", name: "a.yaml".into(), path: "k/kustomization.yaml".into(), line: 4 },

@@ -332,7 +332,7 @@ fn classify(r: &ObjectRef, error: kube::Error) -> Error {
             message: format!("{message} (HTTP {code})"),
             help: message
                 .contains("field is immutable")
-                .then(|| "delete the object first (`cargo xtask k8s delete` removes the whole overlay)".to_owned()),
+                .then(|| "delete the object first (deleting the overlay removes its whole namespace)".to_owned()),
         },
         None => api_error("apply", r, error),
     }

@@ -72,7 +72,7 @@ async fn connect(client: kube::Client, mut socket: TcpStream, target: &ForwardTa
             None => {
                 return Err(Error::NotFound {
                     what: format!("a ready pod behind {} after {}s", target.target, READY_WAIT.as_secs()),
-                    help: Some("`cargo xtask k8s status` shows the workloads".to_owned()),
+                    help: Some("the overlay's status lists its workloads".to_owned()),
                 });
             }
         }
@@ -136,4 +136,33 @@ async fn resolve(client: &kube::Client, target: &ForwardTarget) -> Result<Option
         help: None,
     })?;
     Ok(pod.metadata.name.map(|n| (n, port)))
+}
+
+/// `LOCAL:REMOTE`, or one `PORT` for both.
+pub fn parse_ports(ports: &str) -> Result<(u16, u16)> {
+    let parse = |p: &str| {
+        p.trim().parse::<u16>().map_err(|_| Error::Rejected {
+            resource: format!("port spec `{ports}`"),
+            message: format!("`{p}` is not a port number"),
+            help: Some("give LOCAL:REMOTE (e.g. 3000:3000) or one PORT".to_owned()),
+        })
+    };
+    match ports.split_once(':') {
+        Some((local, remote)) => Ok((parse(local)?, parse(remote)?)),
+        None => parse(ports).map(|p| (p, p)),
+    }
+}
+
+#[cfg(test)]
+mod port_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::parse_ports;
+
+    #[test]
+    fn local_remote_and_one_port() {
+        assert_eq!(parse_ports("8080:3000").unwrap(), (8080, 3000));
+        assert_eq!(parse_ports("3000").unwrap(), (3000, 3000));
+        let e = parse_ports("80:http").unwrap_err().to_string();
+        assert!(e.contains("`http` is not a port number") && e.contains("LOCAL:REMOTE"), "{e}");
+    }
 }

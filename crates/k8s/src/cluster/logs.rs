@@ -17,13 +17,22 @@ use crate::error::Result;
 /// How often `follow` looks for new pods.
 const POD_POLL: Duration = Duration::from_secs(2);
 
+/// Whether a log stream ends at the end of the logs or keeps following new lines and pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// Read what is there and return.
+    No,
+    /// Keep streaming until the caller drops the future.
+    Yes,
+}
+
 /// Streams the logs of `w`'s pods into `sink`, one line at a time (`[pod/container] line`).
 /// Without `follow` it returns once every pod's log was read; with it, it runs until the caller
 /// drops the future.
 pub async fn stream(
     client: &kube::Client,
     w: &Workload,
-    follow: bool,
+    follow: Follow,
     tail: Option<i64>,
     sink: &mut (dyn FnMut(String) + Send),
 ) -> Result<()> {
@@ -45,7 +54,12 @@ pub async fn stream(
                     continue;
                 }
                 let (pods, tx, name) = (pods.clone(), tx.clone(), name.clone());
-                let params = LogParams { container: Some(container.clone()), follow, tail_lines: tail, ..LogParams::default() };
+                let params = LogParams {
+                    container: Some(container.clone()),
+                    follow: follow == Follow::Yes,
+                    tail_lines: tail,
+                    ..LogParams::default()
+                };
                 tokio::spawn(async move {
                     let prefix = format!("[{name}/{container}]");
                     match pods.log_stream(&name, &params).await {
@@ -64,7 +78,7 @@ pub async fn stream(
                 });
             }
         }
-        if !follow {
+        if follow == Follow::No {
             drop(tx);
             while let Some(line) = rx.recv().await {
                 sink(line);

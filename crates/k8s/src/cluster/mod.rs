@@ -11,9 +11,12 @@ pub mod apply;
 pub mod diff;
 pub mod forward;
 pub mod logs;
+mod report;
 pub mod rollout;
 pub mod session;
 pub mod workload;
+
+pub use report::Diffs;
 
 use std::collections::HashMap;
 use std::fmt;

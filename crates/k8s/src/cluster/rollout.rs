@@ -296,10 +296,8 @@ pub async fn pods_of(client: &kube::Client, w: &Workload) -> Result<Vec<Pod>> {
 
 /// The label selector of all of a workload's pods (every revision).
 pub async fn selector_of(client: &kube::Client, w: &Workload) -> Result<String> {
-    let missing = || Error::NotFound {
-        what: format!("{w} in namespace {}", w.namespace),
-        help: Some("apply the overlay first (`cargo xtask k8s apply`)".to_owned()),
-    };
+    let missing =
+        || Error::NotFound { what: format!("{w} in namespace {}", w.namespace), help: Some("apply the overlay first".to_owned()) };
     Ok(match w.kind {
         WorkloadKind::Job => format!("job-name={}", w.name),
         WorkloadKind::StatefulSet => {

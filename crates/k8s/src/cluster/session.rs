@@ -25,17 +25,23 @@
 //! # Ok(()) }
 //! ```
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
+use stack_config::Infra;
 
 use super::apply::{self, Applied, ApplyOptions, Outcome};
 use super::diff::{self, Change, ObjectDiff};
+use super::forward;
+use super::logs::Follow;
+use super::report::context_name;
 use super::rollout::{self, State, Workload, WorkloadKind};
 use super::{Client, ClusterInfo, ObjectRef, Resolver, workload};
 use crate::error::{Error, Result};
 use crate::guard::{self, ContextChoice};
+pub use crate::overlay::Purpose;
 
 /// Whether a session's operations change the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,6 +68,15 @@ pub struct Open {
     pub allowed_contexts: Vec<String>,
     /// Change, or only say what would change.
     pub mode: Mode,
+}
+
+/// Which overlay of an infrastructure tree, on which cluster.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// A name under `<infra>/k8s/overlays`, or the path of a kustomization directory.
+    pub overlay: String,
+    /// The kubeconfig context; `None`: the current one. Naming it lifts the guard.
+    pub context: Option<String>,
 }
 
 /// An overlay rendered and a cluster connected.
@@ -126,7 +141,7 @@ pub enum OnFailure {
     RollBack,
 }
 
-/// How to apply.
+/// How to apply. The default is `k8s apply`'s: refuse conflicts, prune, no wait, stay.
 #[derive(Debug, Clone, Copy)]
 pub struct Apply {
     pub conflicts: Conflicts,
@@ -134,6 +149,24 @@ pub struct Apply {
     /// Wait up to this long for every workload to roll out; `None`: do not wait.
     pub wait: Option<Duration>,
     pub on_failure: OnFailure,
+}
+
+impl Apply {
+    /// Refuse conflicts, prune, wait up to `wait`, and stay on failure.
+    pub fn waiting(wait: Option<Duration>) -> Apply {
+        Apply { conflicts: Conflicts::Refuse, prune: Prune::Delete, wait, on_failure: OnFailure::Stay }
+    }
+}
+
+/// What to port-forward.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// The local address to listen on.
+    pub local: SocketAddr,
+    /// A Service name, or `pod/NAME`.
+    pub service: String,
+    /// The Service port (a pod: the container port).
+    pub remote: u16,
 }
 
 /// A Deployment rolled back after a failed rollout.
@@ -167,6 +200,9 @@ pub struct ApplyReport {
     /// The workloads waited for (a dry run: that would be waited for).
     pub workloads: Vec<Workload>,
     pub waited: bool,
+    /// The wait deadline asked for, in seconds (`None`: no wait).
+    #[serde(skip)]
+    pub wait_secs: Option<u64>,
     pub rolled_back: Vec<RolledBack>,
     pub ok: bool,
     /// Why the rollout failed.
@@ -232,6 +268,9 @@ impl ApplyReport {
 pub struct StatusReport {
     pub overlay: String,
     pub context: Option<String>,
+    /// The API server's version.
+    #[serde(skip)]
+    pub server_version: String,
     pub namespace: String,
     pub all_ready: bool,
     pub workloads: Vec<workload::WorkloadStatus>,
@@ -242,6 +281,7 @@ pub struct StatusReport {
 #[serde(rename_all = "camelCase")]
 pub struct ScaleReport {
     pub workload: Workload,
+    pub context: Option<String>,
     pub from: i32,
     pub to: i32,
     pub dry_run: bool,
@@ -253,6 +293,7 @@ pub struct ScaleReport {
 #[serde(rename_all = "camelCase")]
 pub struct RollbackReport {
     pub workload: Workload,
+    pub context: Option<String>,
     /// The revision before.
     pub from: i64,
     /// The revision whose template is restored (`from`: nothing to do).
@@ -282,6 +323,46 @@ impl Session {
     pub async fn open(open: Open) -> Result<Session> {
         let (client, info) = super::connect(open.context.as_deref()).await?;
         Session::with_client(client, info, open)
+    }
+
+    /// Prepares `target.overlay` of `infra` for `purpose` (see [`crate::overlay::prepare`]),
+    /// renders it, and connects to the cluster of `target.context`, with the kube contexts the
+    /// environments declare for the overlay as the guard's list. Returns the preparation's notes
+    /// (placeholder secrets used) for the caller to show.
+    pub async fn for_overlay(infra: &Infra, target: &Target, purpose: Purpose, mode: Mode) -> Result<(Session, Vec<String>)> {
+        let prepared = crate::overlay::prepare(infra, &target.overlay, purpose)?;
+        let objects = crate::render::render(&prepared.dir)?;
+        let allowed_contexts = prepared.name.as_deref().map(|o| infra.environments.kube_contexts_for(o)).unwrap_or_default();
+        let open = Open {
+            overlay: prepared.name.clone().unwrap_or_else(|| target.overlay.clone()),
+            applyset: prepared.applyset(),
+            objects,
+            context: target.context.clone(),
+            allowed_contexts,
+            mode,
+        };
+        Ok((Session::open(open).await?, prepared.notes.clone()))
+    }
+
+    /// [`Session::for_overlay`] for an apply, then [`Session::apply`]: what `k8s apply` does, as
+    /// one call. `notes` gets the preparation's notes and the connection line first.
+    pub async fn apply_overlay(
+        infra: &Infra,
+        target: &Target,
+        mode: Mode,
+        options: &Apply,
+        notes: &mut dyn FnMut(&str),
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<ApplyReport> {
+        let (session, prepared) = Session::for_overlay(infra, target, Purpose::Apply, mode).await?;
+        for n in &prepared {
+            notes(n);
+        }
+        notes(&session.connected());
+        if let Some(timeout) = options.wait.filter(|_| mode == Mode::Change) {
+            notes(&format!("applying, then waiting for {} workloads (up to {}s)", session.workloads().len(), timeout.as_secs()));
+        }
+        session.apply(options, events).await
     }
 
     /// A session on an already connected client (`info` says what it is connected to).
@@ -325,6 +406,40 @@ impl Session {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// `context NAME (VERSION at SERVER), namespace NS, overlay O`, and whether it is a dry run.
+    pub fn connected(&self) -> String {
+        let dry = if self.dry_run() { " (dry run: nothing will be changed)" } else { "" };
+        format!(
+            "context {} ({} at {}), namespace {}, overlay {}{dry}",
+            context_name(&self.info.context),
+            self.info.version,
+            self.info.server,
+            self.namespace,
+            self.overlay
+        )
+    }
+
+    /// Streams the logs of the workload `name` into `sink` (see [`super::logs::stream`]).
+    pub async fn logs(&self, name: &str, follow: Follow, tail: Option<i64>, sink: &mut (dyn FnMut(String) + Send)) -> Result<()> {
+        let w = self.workload(name)?;
+        super::logs::stream(&self.client, &w, follow, tail, sink).await
+    }
+
+    /// Forwards `forward.local` to `forward.service`'s port `forward.remote` in the overlay's
+    /// namespace until the future is dropped, reconnecting to a new pod when one is replaced.
+    /// `ready` gets the bound address (a local port 0 picks a free one) before serving.
+    pub async fn port_forward(&self, forward: &Forward, ready: &mut dyn FnMut(SocketAddr), events: forward::Events) -> Result<()> {
+        let listener = forward::bind(forward.local).await?;
+        let bound = listener.local_addr().map_err(|e| Error::Rejected {
+            resource: format!("local address {}", forward.local),
+            message: format!("cannot read the bound address: {e}"),
+            help: None,
+        })?;
+        ready(bound);
+        let target = forward::ForwardTarget { namespace: self.namespace.clone(), target: forward.service.clone(), port: forward.remote };
+        forward::serve(self.client.clone(), listener, target, events).await
     }
 
     fn dry_run(&self) -> bool {
@@ -399,6 +514,7 @@ impl Session {
             changes: None,
             workloads: workloads.clone(),
             waited: false,
+            wait_secs: options.wait.map(|d| d.as_secs()),
             rolled_back: Vec::new(),
             ok: true,
             error: None,
@@ -456,6 +572,7 @@ impl Session {
         Ok(StatusReport {
             overlay: self.overlay.clone(),
             context: self.info.context.clone(),
+            server_version: self.info.version.clone(),
             namespace: self.namespace.clone(),
             all_ready: workloads.iter().all(|w| w.is_ready),
             workloads,
@@ -483,7 +600,14 @@ impl Session {
                 help: Some("apply the overlay first".to_owned()),
             });
         };
-        let mut report = ScaleReport { workload: w.clone(), from, to: replicas, dry_run: self.dry_run(), waited: false };
+        let mut report = ScaleReport {
+            workload: w.clone(),
+            context: self.info.context.clone(),
+            from,
+            to: replicas,
+            dry_run: self.dry_run(),
+            waited: false,
+        };
         if self.dry_run() {
             return Ok(report);
         }
@@ -509,6 +633,7 @@ impl Session {
         let plan = workload::plan_rollback(&self.client, &w, to).await?;
         let mut report = RollbackReport {
             workload: w.clone(),
+            context: self.info.context.clone(),
             from: plan.from,
             to: plan.to,
             images: plan.images.clone(),

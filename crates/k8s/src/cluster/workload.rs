@@ -171,10 +171,7 @@ pub async fn scale(client: &kube::Client, w: &Workload, replicas: i32) -> Result
 }
 
 fn not_found(w: &Workload) -> Error {
-    Error::NotFound {
-        what: format!("{w} in namespace {}", w.namespace),
-        help: Some("apply the overlay first (`cargo xtask k8s apply`)".to_owned()),
-    }
+    Error::NotFound { what: format!("{w} in namespace {}", w.namespace), help: Some("apply the overlay first".to_owned()) }
 }
 
 /// The current revision of a Deployment (`None`: it does not exist yet).

@@ -1,6 +1,8 @@
-//! The minikube lifecycle as data: the ordered steps of `minikube up`, `down` and `status` with
-//! their exact commands, and parsers for what minikube prints. Pure: nothing here runs a process;
-//! xtask carries the steps out one by one (and `--dry-run` only prints them).
+//! The minikube lifecycle: the ordered steps of `minikube up`, `down` and `status` as data, with
+//! their exact commands (what `--dry-run` prints), parsers for what minikube prints, and the
+//! executor ([`run`]) that carries a plan out through a [`run::Host`]: the embedding tool runs the
+//! processes and provides the compose driver and the cluster session. Each step's [`Work`] says
+//! what it is; nothing is keyed on step ids.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -8,6 +10,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stack_config::environment::Minikube;
+
+pub mod run;
 
 /// The ordered steps of one minikube command.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,13 +23,74 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-/// One step: a stable id (what tests and the executor key on), what it is for, and what it does.
+/// One step: a stable id (for people and tests), what it is for, what it runs, and its kind of
+/// work (what the executor acts on).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     pub id: String,
     pub description: String,
     pub action: Action,
+    #[serde(skip)]
+    pub work: Work,
+}
+
+/// What kind of work a step is: the executor's dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// Look a tool up on `PATH`.
+    Find(Tool),
+    /// `minikube status`: whether the profile exists and runs.
+    Status,
+    /// `minikube start`, skipped when the profile runs.
+    Start,
+    /// A command that must exit 0 (addons, image loads).
+    Command,
+    /// `minikube docker-env`: the address of minikube's Docker daemon.
+    DockerEnv,
+    /// Build the images with the compose driver on minikube's Docker daemon.
+    BuildImages,
+    /// Start the host databases with the compose driver.
+    StartDatabases,
+    /// Apply the overlay (and wait for its rollouts).
+    Apply,
+    /// The rollout wait: done by the apply.
+    Wait,
+    /// Keep a port-forward open until interrupted.
+    PortForward,
+    /// `minikube stop`; a profile that does not exist is not an error.
+    Stop,
+    /// List the overlay's workloads.
+    Workloads,
+}
+
+/// A tool a plan runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Minikube,
+    Kubectl,
+}
+
+impl Tool {
+    /// Its name on `PATH`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Minikube => "minikube",
+            Tool::Kubectl => "kubectl",
+        }
+    }
+
+    /// How to install it.
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            Tool::Minikube => {
+                "install it: https://minikube.sigs.k8s.io/docs/start/ (e.g. `curl -LO https://storage.googleapis.com/minikube/releases/latest/minikube-linux-amd64 && sudo install minikube-linux-amd64 /usr/local/bin/minikube`)"
+            }
+            Tool::Kubectl => {
+                "install it: https://kubernetes.io/docs/tasks/tools/ (or put `minikube kubectl --` behind an alias named kubectl)"
+            }
+        }
+    }
 }
 
 /// What a step does. Serialized as `{"exec": [...]}`, `{"api": "..."}` or `{"internal": "..."}`.
@@ -129,11 +194,12 @@ impl Plan {
     pub fn up(settings: &Minikube, inputs: &PlanInputs) -> Plan {
         let p = settings.profile.as_str();
         let mut steps = vec![
-            find("minikube", "find minikube on PATH"),
-            find("kubectl", "find kubectl on PATH (for working with the cluster afterwards)"),
+            find(Tool::Minikube, "find minikube on PATH"),
+            find(Tool::Kubectl, "find kubectl on PATH (for working with the cluster afterwards)"),
         ];
         steps.push(status_step(p));
         steps.push(Step {
+            work: Work::Start,
             id: "start".into(),
             description: format!(
                 "start profile `{p}` (driver {}, {} CPUs, {} MB memory, {} disk); skipped when `status` reports it Running",
@@ -156,17 +222,20 @@ impl Plan {
         });
         for addon in &settings.addons {
             steps.push(Step {
+                work: Work::Command,
                 id: format!("addon-{addon}"),
                 description: format!("enable addon {addon}"),
                 action: Action::Exec(argv(&["minikube", "addons", "enable", addon, "--profile", p])),
             });
         }
         steps.push(Step {
+            work: Work::DockerEnv,
             id: "docker-env".into(),
             description: "read the address of minikube's Docker daemon (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)".into(),
             action: Action::Exec(argv(&["minikube", "docker-env", "--profile", p, "--shell", "none"])),
         });
         steps.push(Step {
+            work: Work::BuildImages,
             id: "build-images".into(),
             description: format!(
                 "build the images straight into minikube's Docker daemon (deployment {}; no registry)",
@@ -178,6 +247,7 @@ impl Plan {
             )),
         });
         steps.push(Step {
+            work: Work::StartDatabases,
             id: "db-start".into(),
             description: format!(
                 "start the host databases the cluster reaches as host.minikube.internal (deployment {}, same as `db start`)",
@@ -190,6 +260,7 @@ impl Plan {
         });
         for image in images_to_load(&inputs.overlay, &inputs.built_images) {
             steps.push(Step {
+                work: Work::Command,
                 id: format!("load-image-{}", image_slug(&image)),
                 description: format!(
                     "copy {image} from the host's Docker into the cluster (the overlay never pulls: imagePullPolicy Never)"
@@ -198,6 +269,7 @@ impl Plan {
             });
         }
         steps.push(Step {
+            work: Work::Apply,
             id: "apply".into(),
             description: format!("apply overlay `{}` to kube context `{p}`", settings.overlay),
             action: Action::Api(format!(
@@ -206,6 +278,7 @@ impl Plan {
             )),
         });
         steps.push(Step {
+            work: Work::Wait,
             id: "wait".into(),
             description: format!("wait for the rollouts (deadline {}s each)", inputs.wait_timeout_secs),
             action: Action::Api(format!(
@@ -216,6 +289,7 @@ impl Plan {
         });
         if let Some(pf) = settings.port_forward.as_ref().filter(|_| inputs.port_forward) {
             steps.push(Step {
+                work: Work::PortForward,
                 id: "port-forward".into(),
                 description: format!("port-forward http://localhost:{} to svc/{} until Ctrl-C", pf.local_port, pf.service),
                 action: Action::Api(format!(
@@ -232,8 +306,9 @@ impl Plan {
     pub fn down(settings: &Minikube) -> Plan {
         let p = settings.profile.as_str();
         let steps = vec![
-            find("minikube", "find minikube on PATH"),
+            find(Tool::Minikube, "find minikube on PATH"),
             Step {
+                work: Work::Stop,
                 id: "stop".into(),
                 description: format!("stop profile `{p}`; the cluster, its images and its objects are kept for the next `minikube up`"),
                 action: Action::Exec(argv(&["minikube", "stop", "--profile", p])),
@@ -246,9 +321,10 @@ impl Plan {
     pub fn status(settings: &Minikube) -> Plan {
         let p = settings.profile.as_str();
         let steps = vec![
-            find("minikube", "find minikube on PATH"),
+            find(Tool::Minikube, "find minikube on PATH"),
             status_step(p),
             Step {
+                work: Work::Workloads,
                 id: "workloads".into(),
                 description: format!("workloads of overlay `{}` (only when the API server is Running)", settings.overlay),
                 action: Action::Api(format!(
@@ -403,12 +479,19 @@ pub fn images_to_load(overlay: &OverlaySummary, built: &[String]) -> Vec<String>
     overlay.images.iter().filter(|i| !built.contains(i)).cloned().collect()
 }
 
-fn find(tool: &str, description: &str) -> Step {
-    Step { id: format!("find-{tool}"), description: description.to_owned(), action: Action::Internal(format!("which {tool}")) }
+fn find(tool: Tool, description: &str) -> Step {
+    let name = tool.name();
+    Step {
+        id: format!("find-{name}"),
+        description: description.to_owned(),
+        action: Action::Internal(format!("which {name}")),
+        work: Work::Find(tool),
+    }
 }
 
 fn status_step(profile: &str) -> Step {
     Step {
+        work: Work::Status,
         id: "status".into(),
         description: format!("ask minikube whether profile `{profile}` exists and runs"),
         action: Action::Exec(argv(&["minikube", "status", "--profile", profile, "--output", "json"])),
