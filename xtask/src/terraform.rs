@@ -146,14 +146,8 @@ fn dry_run(cx: &Context, options: &Options, action: Action) -> anyhow::Result<Ex
     if cx.out.is_json() {
         cx.out.json(&DryRun { environment: &options.environment, commands })?;
     } else {
-        let lines: Vec<String> = commands.iter().map(|argv| argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")).collect();
+        let lines: Vec<String> = commands.iter().map(|argv| stack_process::shell_line(argv)).collect();
         cx.out.text(&lines.join("\n"))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `arg` as a POSIX shell reads it back.
-fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
 }
