@@ -32,6 +32,24 @@ pub fn token(cx: &Context, cluster: &str, region: Option<&str>) -> anyhow::Resul
     full::token(cx, cluster, region)
 }
 
+/// `error` with this command line's flag for the need its help describes: the library's help
+/// texts name no flag of ours.
+pub fn with_flag_help(error: stack_cloud::Error) -> anyhow::Error {
+    use stack_cloud::Error;
+    let flag = match &error {
+        Error::TerraformConfirmationUnavailable { .. } | Error::TerraformNotConfirmed { .. } => "pass --yes to confirm",
+        Error::TerraformProdDestroy { .. } => "pass --allow-prod-destroy as well as the confirmation",
+        Error::ClusterNotFound { .. } => "`cargo xtask --env <env> cloud apply` creates it",
+        Error::ClusterUnusable { .. } => "`cargo xtask --env <env> cloud status` shows it and its node groups",
+        Error::ClusterNotActive { .. } => "raise --wait-timeout to wait longer",
+        Error::ParseKubeconfig { .. } | Error::KubeconfigShape { .. } | Error::NoKubeconfigPath => {
+            "pass a kubeconfig file with --kubeconfig FILE"
+        }
+        _ => return error.into(),
+    };
+    anyhow::anyhow!("{error}\n  help: {flag}")
+}
+
 #[cfg(feature = "full")]
 mod full {
     use std::process::ExitCode;

@@ -24,8 +24,12 @@
 //!   with the exit code and the last [`STDERR_TAIL`] lines of its stderr, which hold Terraform's
 //!   own explanation.
 //!
+//! The operator's workflow over these steps (plan, confirmation, apply of the saved plan, and the
+//! dry run's command list) is [`action`].
+//!
 //! This module never prints; nothing here needs the `aws` feature.
 
+pub mod action;
 mod summary;
 
 use std::ffi::OsString;
@@ -75,6 +79,15 @@ pub enum Binary {
     SearchIn(OsString),
     /// This file.
     Exact(PathBuf),
+}
+
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// The changes that make the environment match the configuration (`plan`).
+    Changes,
+    /// The removal of everything in the environment (`plan -destroy`).
+    Destroy,
 }
 
 /// One Terraform invocation.
@@ -167,6 +180,16 @@ impl Options {
     }
 }
 
+impl Plan {
+    /// The step that makes this plan.
+    pub fn step(self) -> Step {
+        match self {
+            Plan::Changes => Step::Plan,
+            Plan::Destroy => Step::PlanDestroy,
+        }
+    }
+}
+
 impl Step {
     /// Terraform's name of the subcommand.
     pub fn name(self) -> &'static str {
@@ -228,19 +251,21 @@ impl Terraform {
         self.run(Step::Init, on_line).map(drop)
     }
 
-    /// `terraform plan -out=…` (with `-destroy` when `destroy`), then `show -json` into a summary.
-    pub fn plan(&self, destroy: bool, on_line: &mut dyn FnMut(Stream, &str)) -> Result<PlanSummary> {
-        self.run(if destroy { Step::PlanDestroy } else { Step::Plan }, on_line)?;
+    /// `terraform plan -out=…` (with `-destroy` for [`Plan::Destroy`]), then `show -json` into a
+    /// summary.
+    pub fn plan(&self, plan: Plan, on_line: &mut dyn FnMut(Stream, &str)) -> Result<PlanSummary> {
+        self.run(plan.step(), on_line)?;
         let json = self.run(Step::Show, on_line)?;
         PlanSummary::from_json(&json).map_err(|source| Error::TerraformPlanJson { environment: self.options.environment.clone(), source })
     }
 
     /// `terraform apply` of the plan file the last [`Terraform::plan`] wrote; needs [`Options::yes`].
     ///
-    /// A saved plan of `plan(destroy: true)` destroys, so it is held to the production rule too.
-    pub fn apply(&self, destroy_plan: bool, on_line: &mut dyn FnMut(Stream, &str)) -> Result<()> {
+    /// `plan` says what the saved plan was made for: a [`Plan::Destroy`] destroys, so it is held
+    /// to the production rule too.
+    pub fn apply(&self, plan: Plan, on_line: &mut dyn FnMut(Stream, &str)) -> Result<()> {
         self.check_confirmed(Step::Apply)?;
-        if destroy_plan {
+        if plan == Plan::Destroy {
             self.ensure_destroy_allowed()?;
         }
         self.run(Step::Apply, on_line).map(drop)
