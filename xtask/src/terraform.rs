@@ -4,8 +4,8 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
-use stack_cloud::terraform::action::{self, Confirm, DryRunNote};
 use stack_cloud::terraform::Options;
+use stack_cloud::terraform::action::{self, Confirm, DryRunNote};
 
 use crate::Context;
 use crate::output::note;
