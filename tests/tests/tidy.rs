@@ -9,13 +9,18 @@ use stack_tests::repo_root;
 fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("stack-config", &[][..]),
-        ("stack-compose", &["stack-config"][..]),
-        ("stack-k8s", &["stack-config"][..]),
-        ("stack-cloud", &["stack-config"][..]),
+        // The process runner depends on no sibling; every driver may use it.
+        ("stack-process", &[][..]),
+        ("stack-compose", &["stack-config", "stack-process"][..]),
+        ("stack-k8s", &["stack-config", "stack-process"][..]),
+        ("stack-cloud", &["stack-config", "stack-process"][..]),
         ("stack-health", &["stack-config"][..]),
         ("stack-testkit", &["stack-config", "stack-compose", "stack-health"][..]),
-        ("xtask", &["stack-config", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-testkit"][..]),
-        ("stack-tests", &["stack-config", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-testkit"][..]),
+        ("xtask", &["stack-config", "stack-process", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-testkit"][..]),
+        (
+            "stack-tests",
+            &["stack-config", "stack-process", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-testkit"][..],
+        ),
     ])
 }
 

@@ -32,6 +32,24 @@ pub fn token(cx: &Context, cluster: &str, region: Option<&str>) -> anyhow::Resul
     full::token(cx, cluster, region)
 }
 
+/// `error` with this command line's flag for the need its help describes: the library's help
+/// texts name no flag of ours.
+pub fn with_flag_help(error: stack_cloud::Error) -> anyhow::Error {
+    use stack_cloud::Error;
+    let flag = match &error {
+        Error::TerraformConfirmationUnavailable { .. } | Error::TerraformNotConfirmed { .. } => "pass --yes to confirm",
+        Error::TerraformProdDestroy { .. } => "pass --allow-prod-destroy as well as the confirmation",
+        Error::ClusterNotFound { .. } => "`cargo xtask --env <env> cloud apply` creates it",
+        Error::ClusterUnusable { .. } => "`cargo xtask --env <env> cloud status` shows it and its node groups",
+        Error::ClusterNotActive { .. } => "raise --wait-timeout to wait longer",
+        Error::ParseKubeconfig { .. } | Error::KubeconfigShape { .. } | Error::NoKubeconfigPath => {
+            "pass a kubeconfig file with --kubeconfig FILE"
+        }
+        _ => return error.into(),
+    };
+    anyhow::anyhow!("{error}\n  help: {flag}")
+}
+
 #[cfg(feature = "full")]
 mod full {
     use std::process::ExitCode;
@@ -39,32 +57,12 @@ mod full {
 
     use anyhow::Context as _;
     use camino::Utf8Path;
-    use serde::Serialize;
-    use stack_cloud::eks::{self, ClusterStatus, EksOptions, NodegroupStatus};
-    use stack_cloud::kubeconfig::{self, ExecPlugin, Outcome};
-    use stack_cloud::token::{self, TokenOptions};
+    use stack_cloud::{eks, kubeconfig, token};
     use stack_config::Infra;
     use stack_config::environment::Cluster;
 
+    use super::with_flag_help;
     use crate::Context;
-
-    #[derive(Serialize)]
-    struct Report {
-        environment: String,
-        cluster: ClusterStatus,
-        nodegroups: Vec<NodegroupStatus>,
-    }
-
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct KubeconfigReport {
-        environment: String,
-        cluster: String,
-        kubeconfig: String,
-        context: String,
-        outcome: Option<Outcome>,
-        dry_run: bool,
-    }
 
     /// The EKS cluster of `cx.env`, or an error that says the environment has none.
     fn env_cluster(cx: &Context) -> anyhow::Result<Cluster> {
@@ -80,92 +78,44 @@ mod full {
 
     pub fn status(cx: &Context, wait: bool) -> anyhow::Result<ExitCode> {
         let cluster = env_cluster(cx)?;
-        let options = EksOptions { region: cluster.region.clone(), endpoint_url: None };
-        let report = crate::backend::runtime()?.block_on(async {
-            let client = eks::client(&options).await?;
-            let status = if wait {
-                eks::wait_active(&client, &cluster.name, Duration::from_secs(cx.wait_timeout)).await?
-            } else {
-                eks::describe_cluster(&client, &cluster.name).await?
-            };
-            let nodegroups = eks::nodegroups(&client, &cluster.name).await?;
-            anyhow::Ok(Report { environment: cx.env.clone(), cluster: status, nodegroups })
-        })?;
+        let options = eks::Options { region: cluster.region.clone(), endpoint_url: None };
+        let wait = wait.then_some(Duration::from_secs(cx.wait_timeout));
+        let report = crate::backend::runtime()?.block_on(eks::status(&options, &cx.env, &cluster.name, wait)).map_err(with_flag_help)?;
         if cx.out.is_json() {
-            cx.out.json(&report)?;
+            cx.out.json(&report)?
         } else {
-            let c = &report.cluster;
-            cx.out.text(&format!(
-                "cluster {} ({}): {} — Kubernetes {}, endpoint {}",
-                c.name,
-                cluster.region,
-                c.status,
-                c.version.as_deref().unwrap_or("?"),
-                c.endpoint.as_deref().unwrap_or("(none yet)")
-            ))?;
-            for ng in &report.nodegroups {
-                cx.out.text(&format!(
-                    "  node group {}: {} ({} × {})",
-                    ng.name,
-                    ng.status,
-                    ng.desired_size.map_or("?".to_owned(), |d| d.to_string()),
-                    ng.instance_types.join(",")
-                ))?;
-            }
+            cx.out.text(&report.to_string())?
         }
-        Ok(if report.cluster.status == "ACTIVE" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if report.is_active() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 
     pub fn kubeconfig(cx: &Context, file: Option<&Utf8Path>, alias: Option<&str>) -> anyhow::Result<ExitCode> {
         let cluster = env_cluster(cx)?;
         let path = match file {
             Some(file) => file.as_std_path().to_owned(),
-            None => kubeconfig::default_path(&|k| std::env::var(k).ok())?,
+            None => kubeconfig::default_path(&|k| std::env::var(k).ok()).map_err(with_flag_help)?,
         };
         // The exec plugin runs this very binary, by absolute path, so that kubectl finds it from
         // any folder. An installed binary (`cargo install --path xtask --features full`) makes the
         // kubeconfig independent of this checkout; see the README.
         let exe = std::env::current_exe().and_then(|p| p.canonicalize()).context("finding this program's own path")?;
         let command = exe.to_str().with_context(|| format!("this program's path `{}` is not UTF-8", exe.display()))?.to_owned();
-        let exec = ExecPlugin { command, args: eks::token_args(&cluster.name, &cluster.region) };
-        let options = EksOptions { region: cluster.region.clone(), endpoint_url: None };
-        let entry = crate::backend::runtime()?.block_on(async {
-            let client = eks::client(&options).await?;
-            let status = eks::wait_active(&client, &cluster.name, Duration::from_secs(cx.wait_timeout)).await?;
-            anyhow::Ok(eks::kubeconfig_entry(&status, alias, exec)?)
-        })?;
-        let outcome = if cx.dry_run { None } else { Some(kubeconfig::write(&path, &entry)?) };
-        let report = KubeconfigReport {
-            environment: cx.env.clone(),
-            cluster: cluster.name.clone(),
-            kubeconfig: path.display().to_string(),
-            context: entry.context.clone(),
-            outcome,
-            dry_run: cx.dry_run,
-        };
+        let exec = kubeconfig::ExecPlugin { command, args: eks::token_args(&cluster.name, &cluster.region) };
+        let update = kubeconfig::Update { environment: cx.env.clone(), path, alias: alias.map(str::to_owned), exec, dry_run: cx.dry_run };
+        let options = eks::Options { region: cluster.region.clone(), endpoint_url: None };
+        let wait = Duration::from_secs(cx.wait_timeout);
+        let report =
+            crate::backend::runtime()?.block_on(eks::update_kubeconfig(&options, &cluster.name, wait, &update)).map_err(with_flag_help)?;
         if cx.out.is_json() {
-            cx.out.json(&report)?;
+            cx.out.json(&report)?
         } else {
-            let what = match outcome {
-                None => "would be written (dry run)",
-                Some(Outcome::Created) => "created",
-                Some(Outcome::Updated) => "updated",
-                Some(Outcome::Unchanged) => "already up to date",
-            };
-            cx.out.text(&format!(
-                "kubeconfig {}: context `{}` for cluster {} {what}; it is the current context\n  credentials: `{} {}`",
-                report.kubeconfig,
-                entry.context,
-                cluster.name,
-                entry.exec.command,
-                entry.exec.args.join(" ")
-            ))?;
+            cx.out.text(&report.to_string())?
         }
         Ok(ExitCode::SUCCESS)
     }
 
     pub fn token(cx: &Context, cluster: &str, region: Option<&str>) -> anyhow::Result<ExitCode> {
-        let options = TokenOptions { cluster: cluster.to_owned(), region: region.unwrap_or_default().to_owned() };
+        let options = token::Options { cluster: cluster.to_owned(), region: region.unwrap_or_default().to_owned() };
         let credential = crate::backend::runtime()?.block_on(token::exec_credential(&options))?;
         // The exec plugin protocol is JSON whatever --output says: kubectl reads this.
         cx.out.text(&serde_json::to_string(&credential)?)?;

@@ -45,7 +45,9 @@ pub enum Error {
         source: BoxError,
     },
     /// DescribeCluster answered that the cluster does not exist.
-    #[error("EKS cluster `{cluster}` does not exist\n  help: check the name and region, or create it with `cargo xtask cloud apply`")]
+    #[error(
+        "EKS cluster `{cluster}` does not exist\n  help: check the name and region, or create the cluster by applying the environment's Terraform"
+    )]
     ClusterNotFound {
         /// The cluster name.
         cluster: String,
@@ -79,9 +81,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The cluster reached a state from which waiting cannot lead to ACTIVE.
-    #[error(
-        "EKS cluster `{cluster}` is {status}, not ACTIVE\n  help: see the cluster's health in the EKS console or `cargo xtask cloud status`"
-    )]
+    #[error("EKS cluster `{cluster}` is {status}, not ACTIVE\n  help: see the cluster's health and events in the EKS console")]
     ClusterUnusable {
         /// The cluster name.
         cluster: String,
@@ -90,7 +90,7 @@ pub enum Error {
     },
     /// The cluster did not become ACTIVE before the deadline.
     #[error(
-        "EKS cluster `{cluster}` is still {status} after {waited_secs} s\n  help: creating a cluster takes 10-15 minutes; try again later or raise --wait-timeout"
+        "EKS cluster `{cluster}` is still {status} after {waited_secs} s\n  help: creating a cluster takes 10-15 minutes; try again later, or wait longer"
     )]
     ClusterNotActive {
         /// The cluster name.
@@ -117,7 +117,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An existing kubeconfig file is not valid YAML.
-    #[error("kubeconfig `{}` is not valid YAML at {line}:{column}: {message}\n  help: fix or move the file, or pass another one with --kubeconfig", path.display())]
+    #[error("kubeconfig `{}` is not valid YAML at {line}:{column}: {message}\n  help: fix or move the file, or use another kubeconfig file", path.display())]
     ParseKubeconfig {
         /// The file.
         path: std::path::PathBuf,
@@ -129,7 +129,7 @@ pub enum Error {
         message: String,
     },
     /// An existing kubeconfig file is YAML but not shaped like a kubeconfig.
-    #[error("kubeconfig `{}`: `{field}` at {line}:{column} should be {expected}\n  help: fix or move the file, or pass another one with --kubeconfig", path.display())]
+    #[error("kubeconfig `{}`: `{field}` at {line}:{column} should be {expected}\n  help: fix or move the file, or use another kubeconfig file", path.display())]
     KubeconfigShape {
         /// The file.
         path: std::path::PathBuf,
@@ -151,7 +151,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// No kubeconfig path was given and there is no home folder to put `.kube/config` in.
-    #[error("no kubeconfig path: neither KUBECONFIG nor HOME is set\n  help: pass --kubeconfig FILE")]
+    #[error("no kubeconfig path: neither KUBECONFIG nor HOME is set\n  help: give the kubeconfig file's path")]
     NoKubeconfigPath,
     /// The default credential chain found no AWS credentials.
     #[error(
@@ -219,16 +219,47 @@ pub enum Error {
         stderr_tail: Vec<String>,
     },
     /// `apply` or `destroy` was asked for without the caller's confirmation.
-    #[error("terraform {step} for environment `{environment}` was not confirmed\n  help: confirm on a terminal, or pass --yes")]
+    #[error(
+        "terraform {step} for environment `{environment}` was not confirmed\n  help: confirm on a terminal, or confirm non-interactively"
+    )]
     TerraformNotConfirmed {
         /// The step.
         step: crate::terraform::Step,
         /// The environment name.
         environment: String,
     },
+    /// `apply` or `destroy` was asked for where no confirmation can be given (not a terminal, and
+    /// not confirmed in advance); raised before anything runs.
+    #[error(
+        "terraform {action} changes environment `{environment}` and needs a confirmation\n  help: not a terminal, so nothing can be asked: confirm non-interactively"
+    )]
+    TerraformConfirmationUnavailable {
+        /// The action.
+        action: crate::terraform::action::Action,
+        /// The environment name.
+        environment: String,
+    },
+    /// The operator did not give the expected answer.
+    #[error("terraform {action} of environment `{environment}` cancelled: nothing was changed")]
+    TerraformDeclined {
+        /// The action.
+        action: crate::terraform::action::Action,
+        /// The environment name.
+        environment: String,
+    },
+    /// Reading the operator's answer failed.
+    #[error("cannot read the confirmation of terraform {action} for environment `{environment}`; nothing was changed")]
+    ReadConfirmation {
+        /// The action.
+        action: crate::terraform::action::Action,
+        /// The environment name.
+        environment: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Destroying a production environment needs an explicit extra permission.
     #[error(
-        "refusing to destroy production environment `{environment}`\n  help: pass --allow-prod-destroy as well as the confirmation if this is really meant"
+        "refusing to destroy production environment `{environment}`\n  help: if this is really meant, allow destroying production explicitly as well as confirming"
     )]
     TerraformProdDestroy {
         /// The environment name.

@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use crate::eks::{EksOptions, loader};
+use crate::eks::loader;
 use crate::error::{Error, Result};
 
 /// The prefix that marks an EKS token.
@@ -36,7 +36,7 @@ const TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
 
 /// Which cluster the token is for, and where.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenOptions {
+pub struct Options {
     /// The EKS cluster name (not its ARN).
     pub cluster: String,
     /// The cluster's region; empty means the environment's (`AWS_REGION`, the profile).
@@ -74,8 +74,8 @@ pub struct ExecCredentialStatus {
 
 /// Makes a token for `options.cluster` with credentials from the default chain (environment,
 /// profile, SSO, web identity, container and instance metadata).
-pub async fn exec_credential(options: &TokenOptions) -> Result<ExecCredential> {
-    let eks_options = EksOptions { region: options.region.clone(), endpoint_url: None };
+pub async fn exec_credential(options: &Options) -> Result<ExecCredential> {
+    let eks_options = crate::eks::Options { region: options.region.clone(), endpoint_url: None };
     let sdk_config = loader(&eks_options).load().await;
     let region = sdk_config.region().map(ToString::to_string).ok_or(Error::NoRegion)?;
     let provider = sdk_config.credentials_provider().ok_or(Error::NoCredentials)?;

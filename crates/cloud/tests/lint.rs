@@ -108,6 +108,14 @@ impl Fixture {
         assert_eq!(findings.len(), 1, "expected one finding, got:\n{}", render(&findings));
         findings.remove(0)
     }
+
+    /// Lints and expects exactly one finding, of `kind`, in `file` (relative to the fixture) at
+    /// `line`.
+    fn single_at(&self, kind: FindingKind, file: &str, line: Option<usize>) -> Finding {
+        let finding = self.single();
+        assert_eq!((finding.kind, &finding.file, finding.line), (kind, &self.path(file), line), "{finding}");
+        finding
+    }
 }
 
 fn render(findings: &[Finding]) -> String {
@@ -119,6 +127,24 @@ fn the_real_terraform_tree_is_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infrastructure/terraform");
     let findings = lint(&root).expect("lint runs on infrastructure/terraform");
     assert!(findings.is_empty(), "findings in infrastructure/terraform:\n{}", render(&findings));
+}
+
+#[test]
+fn the_environment_roots_share_one_copy_of_their_terraform_files() {
+    // Only the values differ between environments: each root's `.tf` files are links to `root/`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infrastructure/terraform");
+    for environment in ["dev", "staging", "prod"] {
+        let dir = root.join("environments").join(environment);
+        for file in ["main.tf", "variables.tf", "outputs.tf"] {
+            let link = fs::read_link(dir.join(file)).unwrap_or_else(|e| panic!("environments/{environment}/{file} is not a link: {e}"));
+            assert_eq!(link, Path::new("../../root").join(file), "environments/{environment}/{file}");
+            assert!(dir.join(file).is_file(), "environments/{environment}/{file} points nowhere");
+        }
+        for file in ["terraform.tfvars", "backend.hcl.example"] {
+            let meta = fs::symlink_metadata(dir.join(file)).unwrap_or_else(|e| panic!("environments/{environment}/{file}: {e}"));
+            assert!(meta.is_file(), "environments/{environment}/{file} is the environment's own file");
+        }
+    }
 }
 
 #[test]
@@ -135,10 +161,7 @@ fn an_undeclared_argument_names_file_line_variable_and_module_and_suggests_the_c
         "environments/dev/main.tf",
         "module \"net\" {\n  source = \"../../modules/net\"\n\n  cluster_name = var.cluster_name\n  vpc_cidr     = var.vpc_cidr\n  tag          = {}\n}\n",
     );
-    let finding = fixture.single();
-    assert_eq!(finding.kind, FindingKind::UndeclaredArgument);
-    assert_eq!(finding.file, fixture.path("environments/dev/main.tf"));
-    assert_eq!(finding.line, Some(6));
+    let finding = fixture.single_at(FindingKind::UndeclaredArgument, "environments/dev/main.tf", Some(6));
     assert_eq!(finding.message, "module `net` (../../modules/net) declares no variable `tag`");
     assert_eq!(finding.help.as_deref(), Some("did you mean `tags`?"));
     let shown = finding.to_string();
@@ -192,10 +215,7 @@ fn a_required_variable_that_is_not_passed_is_reported_at_the_module_block() {
         "environments/dev/main.tf",
         "# network\n\nmodule \"net\" {\n  source = \"../../modules/net\"\n\n  cluster_name = var.cluster_name\n}\n",
     );
-    let finding = fixture.single();
-    assert_eq!(finding.kind, FindingKind::MissingArgument);
-    assert_eq!(finding.file, fixture.path("environments/dev/main.tf"));
-    assert_eq!(finding.line, Some(3));
+    let finding = fixture.single_at(FindingKind::MissingArgument, "environments/dev/main.tf", Some(3));
     assert_eq!(finding.message, "module `net` (../../modules/net) requires variable `vpc_cidr`, which this call does not pass");
     let help = finding.help.expect("help");
     assert!(help.contains(&format!("{}:5", fixture.path("modules/net/variables.tf").display())), "{help}");
@@ -208,10 +228,7 @@ fn an_unknown_module_output_is_reported_where_it_is_referenced() {
         "environments/dev/outputs.tf",
         "output \"vpc_id\" {\n  value = module.net.vpc_id\n}\n\noutput \"cidr\" {\n  value = \"${module.net.vpc_cidr}/x\"\n}\n",
     );
-    let finding = fixture.single();
-    assert_eq!(finding.kind, FindingKind::UnknownOutput);
-    assert_eq!(finding.file, fixture.path("environments/dev/outputs.tf"));
-    assert_eq!(finding.line, Some(6));
+    let finding = fixture.single_at(FindingKind::UnknownOutput, "environments/dev/outputs.tf", Some(6));
     assert_eq!(finding.message, "module `net` has no output `vpc_cidr`");
     assert_eq!(finding.help.as_deref(), Some("did you mean `module.net.vpc_cidr_block`?"));
 }
@@ -240,10 +257,7 @@ fn a_reference_to_an_undeclared_module_or_variable_is_reported() {
 fn tfvars_setting_an_undeclared_variable_is_reported_with_its_line() {
     let fixture = Fixture::new();
     fixture.write("environments/dev/terraform.tfvars", &format!("{ENV_TFVARS}\n# typo\nregoin = \"us-east-1\"\n"));
-    let finding = fixture.single();
-    assert_eq!(finding.kind, FindingKind::TfvarsUndeclared);
-    assert_eq!(finding.file, fixture.path("environments/dev/terraform.tfvars"));
-    assert_eq!(finding.line, Some(5));
+    let finding = fixture.single_at(FindingKind::TfvarsUndeclared, "environments/dev/terraform.tfvars", Some(5));
     assert_eq!(finding.message, "sets `regoin`, which the environment does not declare");
     assert_eq!(finding.help.as_deref(), Some("did you mean `region`?"));
 }
@@ -252,10 +266,7 @@ fn tfvars_setting_an_undeclared_variable_is_reported_with_its_line() {
 fn a_non_sensitive_required_variable_missing_from_tfvars_is_reported() {
     let fixture = Fixture::new();
     fixture.write("environments/dev/terraform.tfvars", "cluster_name = \"srvthreds-dev\"\n");
-    let finding = fixture.single();
-    assert_eq!(finding.kind, FindingKind::TfvarsMissing);
-    assert_eq!(finding.file, fixture.path("environments/dev/terraform.tfvars"));
-    assert_eq!(finding.line, None);
+    let finding = fixture.single_at(FindingKind::TfvarsMissing, "environments/dev/terraform.tfvars", None);
     assert_eq!(finding.message, "does not set `vpc_cidr`, which has no default");
     assert!(finding.help.expect("help").contains("TF_VAR_vpc_cidr"));
 }
@@ -328,10 +339,7 @@ fn module_to_module_calls_are_checked_too() {
     let fixture = Fixture::new();
     fixture.write("modules/app/variables.tf", "variable \"vpc_id\" {\n  type = string\n}\n");
     fixture.write("modules/app/main.tf", "module \"net\" {\n  source = \"../net\"\n\n  cluster_name = \"x\"\n  vpc_cidr     = \"10.0.0.0/16\"\n  vpc          = var.vpc_id\n}\n");
-    let finding = fixture.single();
-    assert_eq!(finding.kind, FindingKind::UndeclaredArgument);
-    assert_eq!(finding.file, fixture.path("modules/app/main.tf"));
-    assert_eq!(finding.line, Some(6));
+    let finding = fixture.single_at(FindingKind::UndeclaredArgument, "modules/app/main.tf", Some(6));
     assert_eq!(finding.message, "module `net` (../net) declares no variable `vpc`");
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 use stack_cloud::Error;
-use stack_cloud::terraform::{Binary, Counts, Options, PlanSummary, Step, Stream, Terraform, TypeCounts};
+use stack_cloud::terraform::{Binary, Counts, Options, Plan, PlanSummary, Step, Stream, Terraform, TypeCounts};
 
 fn fixture(name: &str) -> PlanSummary {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
@@ -258,7 +258,7 @@ fn plan_reads_the_summary_from_show() {
         fixture.display()
     ));
     let terraform = Terraform::new(tree.options("staging")).expect("fake terraform found");
-    let (summary, lines) = collect(|on_line| terraform.plan(false, on_line));
+    let (summary, lines) = collect(|on_line| terraform.plan(Plan::Changes, on_line));
     let summary = summary.expect("summary");
     assert_eq!(summary.totals, counts(0, 1, 1, 2, 0));
     // The JSON of `show` is returned, not streamed.
@@ -282,7 +282,7 @@ fn apply_and_destroy_need_confirmation() {
     let tree = Tree::new("dev", true);
     tree.fake_terraform("touch \"$(dirname \"$0\")/invoked\"");
     let terraform = Terraform::new(tree.options("dev")).expect("fake terraform found");
-    let (apply, _) = collect(|on_line| terraform.apply(false, on_line));
+    let (apply, _) = collect(|on_line| terraform.apply(Plan::Changes, on_line));
     assert!(matches!(apply, Err(Error::TerraformNotConfirmed { step: Step::Apply, .. })), "{apply:?}");
     let (destroy, _) = collect(|on_line| terraform.destroy(on_line));
     assert!(matches!(destroy, Err(Error::TerraformNotConfirmed { step: Step::Destroy, .. })), "{destroy:?}");
@@ -305,7 +305,7 @@ fn destroying_prod_needs_the_extra_permission() {
     let terraform = Terraform::new(options.clone()).expect("fake terraform found");
     let (destroy, _) = collect(|on_line| terraform.destroy(on_line));
     assert!(matches!(&destroy, Err(Error::TerraformProdDestroy { environment }) if environment == "prod"), "{destroy:?}");
-    let (apply, _) = collect(|on_line| terraform.apply(true, on_line));
+    let (apply, _) = collect(|on_line| terraform.apply(Plan::Destroy, on_line));
     assert!(matches!(apply, Err(Error::TerraformProdDestroy { .. })), "{apply:?}");
     assert!(!tree.invoked());
 
@@ -314,4 +314,185 @@ fn destroying_prod_needs_the_extra_permission() {
     let (destroy, _) = collect(|on_line| terraform.destroy(on_line));
     destroy.expect("explicitly allowed");
     assert!(tree.invoked());
+}
+
+// The operator's action: init, plan, confirmation, apply, through a fake `terraform` that logs
+// its calls and shows the plan of `fixture`.
+
+use stack_cloud::terraform::action::{self, Action, Confirm, DryRunNote, Event};
+
+/// A fake `terraform` that appends its subcommand to `bin/calls` and prints `fixture` for `show`.
+fn action_tree(environment: &str, fixture: &str) -> Tree {
+    let tree = Tree::new(environment, true);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+    tree.fake_terraform(&format!(
+        "echo \"$2\" >> \"$(dirname \"$0\")/calls\"\n\
+         case \"$2\" in\n  plan) echo 'fake plan output' ;;\n  show) cat '{}' ;;\nesac",
+        fixture.display()
+    ));
+    tree
+}
+
+fn calls(tree: &Tree) -> Vec<String> {
+    fs::read_to_string(tree.bin().join("calls")).unwrap_or_default().lines().map(str::to_owned).collect()
+}
+
+fn action_options(tree: &Tree, environment: &str, action: Action, confirm: Confirm) -> action::Options {
+    action::Options { action, terraform: tree.options(environment), confirm }
+}
+
+/// Runs the action, answering `answer` when asked; returns the result, the events as text and
+/// the questions asked.
+fn run_action(options: &action::Options, answer: &str) -> (stack_cloud::Result<action::Report>, Vec<String>, Vec<String>) {
+    let _guard = EXEC.read().unwrap_or_else(|e| e.into_inner());
+    let mut events = Vec::new();
+    let mut asked = Vec::new();
+    let result = action::run(options, &mut |event: Event<'_>| events.push(event.to_string()), &mut |question| {
+        asked.push(question.to_string());
+        Ok(question.accepts(answer))
+    });
+    (result, events, asked)
+}
+
+#[test]
+fn plan_only_plans() {
+    let tree = action_tree("dev", "plan-update-replace.json");
+    // A plan needs no confirmation, so none being available does not matter.
+    let (report, events, asked) = run_action(&action_options(&tree, "dev", Action::Plan, Confirm::Unavailable), "");
+    let report = report.expect("plan");
+    assert!(!report.applied);
+    assert_eq!(report.summary, fixture("plan-update-replace.json"));
+    assert_eq!(calls(&tree), ["init", "plan", "show"]);
+    assert_eq!(events, ["terraform init (dev)", "terraform plan (dev)", "fake plan output"]);
+    assert!(asked.is_empty(), "{asked:?}");
+    // The human text is the summary; the JSON has the fields `cloud plan --output json` prints.
+    assert_eq!(report.to_string(), report.summary.to_string());
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["environment"], "dev");
+    assert_eq!(json["action"], "plan");
+    assert_eq!(json["applied"], false);
+    assert_eq!(json["summary"], serde_json::to_value(&report.summary).expect("summary json"));
+}
+
+#[test]
+fn apply_confirmed_applies_the_saved_plan() {
+    let tree = action_tree("staging", "plan-update-replace.json");
+    let (report, events, asked) = run_action(&action_options(&tree, "staging", Action::Apply, Confirm::Ask), "yes\n");
+    let report = report.expect("confirmed apply");
+    assert!(report.applied);
+    assert_eq!(calls(&tree), ["init", "plan", "show", "apply"]);
+    assert_eq!(events.last().map(String::as_str), Some("terraform apply (staging)"));
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0].starts_with(&fixture("plan-update-replace.json").to_string()), "{}", asked[0]);
+    assert!(asked[0].ends_with("on environment `staging`?\nType `yes` to continue: "), "{}", asked[0]);
+    assert!(report.to_string().ends_with("the plan above was applied to environment `staging`"), "{report}");
+
+    // Confirmed in advance: nothing is asked.
+    let tree = action_tree("staging", "plan-update-replace.json");
+    let (report, _, asked) = run_action(&action_options(&tree, "staging", Action::Apply, Confirm::Yes), "");
+    assert!(report.expect("apply").applied);
+    assert!(asked.is_empty());
+    assert_eq!(calls(&tree), ["init", "plan", "show", "apply"]);
+}
+
+#[test]
+fn apply_declined_changes_nothing() {
+    let tree = action_tree("dev", "plan-update-replace.json");
+    let (result, _, asked) = run_action(&action_options(&tree, "dev", Action::Apply, Confirm::Ask), "y");
+    let error = result.expect_err("declined");
+    assert!(matches!(&error, Error::TerraformDeclined { action: Action::Apply, environment } if environment == "dev"), "{error:?}");
+    assert_eq!(error.to_string(), "terraform apply of environment `dev` cancelled: nothing was changed");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(calls(&tree), ["init", "plan", "show"]);
+}
+
+#[test]
+fn a_destroy_is_confirmed_with_the_environments_name() {
+    let tree = action_tree("dev", "plan-update-replace.json");
+    let (result, _, asked) = run_action(&action_options(&tree, "dev", Action::Destroy, Confirm::Ask), "yes");
+    assert!(matches!(result, Err(Error::TerraformDeclined { action: Action::Destroy, .. })), "{result:?}");
+    assert!(asked[0].ends_with("Type `dev` to continue: "), "{}", asked[0]);
+
+    let tree = action_tree("dev", "plan-update-replace.json");
+    let (result, _, _) = run_action(&action_options(&tree, "dev", Action::Destroy, Confirm::Ask), " dev ");
+    assert!(result.expect("destroy").applied);
+    assert_eq!(calls(&tree), ["init", "plan", "show", "apply"]);
+}
+
+#[test]
+fn a_plan_without_changes_is_neither_asked_nor_applied() {
+    let tree = action_tree("dev", "plan-empty.json");
+    let (report, _, asked) = run_action(&action_options(&tree, "dev", Action::Apply, Confirm::Ask), "yes");
+    let report = report.expect("nothing to do");
+    assert!(!report.applied && asked.is_empty());
+    assert_eq!(calls(&tree), ["init", "plan", "show"]);
+    assert!(report.to_string().ends_with("\nnothing to apply: environment `dev` already matches"), "{report}");
+}
+
+#[test]
+fn refusals_come_before_terraform_runs() {
+    // Destroying prod without the explicit permission.
+    let tree = action_tree("prod", "plan-update-replace.json");
+    let (result, events, _) = run_action(&action_options(&tree, "prod", Action::Destroy, Confirm::Yes), "");
+    let error = result.expect_err("prod destroy refused");
+    assert!(matches!(&error, Error::TerraformProdDestroy { environment } if environment == "prod"), "{error:?}");
+    assert!(events.is_empty() && calls(&tree).is_empty(), "{events:?}");
+
+    // Nobody to ask.
+    let (result, _, _) = run_action(&action_options(&tree, "prod", Action::Apply, Confirm::Unavailable), "");
+    let error = result.expect_err("no confirmation possible");
+    assert!(matches!(error, Error::TerraformConfirmationUnavailable { action: Action::Apply, .. }), "{error:?}");
+    assert!(calls(&tree).is_empty());
+
+    // With the permission, the destroy of prod goes ahead.
+    let mut options = action_options(&tree, "prod", Action::Destroy, Confirm::Yes);
+    options.terraform.allow_prod_destroy = true;
+    let (result, _, _) = run_action(&options, "");
+    assert!(result.expect("allowed").applied);
+    assert_eq!(calls(&tree), ["init", "plan", "show", "apply"]);
+}
+
+#[test]
+fn library_help_names_no_command_line_flag() {
+    let tree = action_tree("prod", "plan-update-replace.json");
+    for (action, confirm) in [(Action::Destroy, Confirm::Yes), (Action::Apply, Confirm::Unavailable)] {
+        let (result, _, _) = run_action(&action_options(&tree, "prod", action, confirm), "");
+        let message = result.expect_err("refused").to_string();
+        assert!(message.contains("help: ") && !message.contains("--") && !message.contains("xtask"), "{message}");
+    }
+}
+
+#[test]
+fn dry_run_lists_the_exact_commands() {
+    let tree = Tree::new("prod", false);
+    let options = action_options(&tree, "prod", Action::Destroy, Confirm::Yes);
+    let dry_run = action::plan_dry_run(&options);
+    let dir = tree.dir.path().join("environments/prod");
+    let chdir = format!("-chdir={}", dir.display());
+    let command = |args: &[&str]| {
+        std::iter::once("terraform").chain([chdir.as_str()]).chain(args.iter().copied()).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        dry_run.commands,
+        [
+            command(&["init", "-input=false", "-no-color", "-backend-config=backend.hcl"]),
+            command(&["plan", "-input=false", "-no-color", "-destroy", "-out=.terraform/srvthreds.tfplan"]),
+            command(&["show", "-no-color", "-json", ".terraform/srvthreds.tfplan"]),
+            command(&["apply", "-input=false", "-no-color", ".terraform/srvthreds.tfplan"]),
+        ]
+    );
+    assert_eq!(
+        dry_run.notes,
+        [DryRunNote::NoBackendConfig { path: dir.join("backend.hcl") }, DryRunNote::ProdDestroyRefused { environment: "prod".to_owned() }]
+    );
+    let lines: Vec<String> = dry_run.commands.iter().map(|argv| stack_process::shell_line(argv)).collect();
+    assert_eq!(dry_run.to_string(), lines.join("\n"));
+    let json = serde_json::to_value(&dry_run).expect("json");
+    assert_eq!(json, serde_json::json!({"environment": "prod", "commands": dry_run.commands}));
+
+    // A plan: three commands; with backend settings and no destroy, no notes.
+    let tree = Tree::new("dev", true);
+    let dry_run = action::plan_dry_run(&action_options(&tree, "dev", Action::Plan, Confirm::Unavailable));
+    assert_eq!(dry_run.commands.iter().map(|argv| argv[2].as_str()).collect::<Vec<_>>(), ["init", "plan", "show"]);
+    assert!(dry_run.notes.is_empty(), "{:?}", dry_run.notes);
 }

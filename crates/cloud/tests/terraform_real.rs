@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use stack_cloud::terraform::{Counts, Options, PlanSummary, Step, Stream, Terraform, TypeCounts};
+use stack_cloud::terraform::{Counts, Options, Plan, PlanSummary, Step, Stream, Terraform, TypeCounts};
 
 /// The first configuration: what is applied before the plan under test.
 const FIRST: &str = r#"terraform {
@@ -196,7 +196,7 @@ fn the_summary_of_a_real_plan_counts_what_the_plan_contains() {
     init.expect("init with the built-in provider and the local backend works offline");
 
     // The first plan creates all six; its summary says so and Terraform agrees.
-    let (first, stdout) = with_stdout(|on_line| terraform.plan(false, on_line));
+    let (first, stdout) = with_stdout(|on_line| terraform.plan(Plan::Changes, on_line));
     let first = first.expect("first plan");
     assert_eq!(
         first.resource_types,
@@ -204,17 +204,17 @@ fn the_summary_of_a_real_plan_counts_what_the_plan_contains() {
     );
     assert_eq!(plan_line(&stdout), "Plan: 6 to add, 0 to change, 0 to destroy.");
     assert_eq!(first.changed_outputs, ["kept", "updated"]);
-    let (applied, _) = with_stdout(|on_line| terraform.apply(false, on_line));
+    let (applied, _) = with_stdout(|on_line| terraform.apply(Plan::Changes, on_line));
     applied.expect("apply of the first plan");
 
     // Planned again unchanged: nothing to do.
-    let (again, _) = with_stdout(|on_line| terraform.plan(false, on_line));
+    let (again, _) = with_stdout(|on_line| terraform.plan(Plan::Changes, on_line));
     let again = again.expect("plan of the applied configuration");
     assert!(again.changes_nothing() && again.totals == Counts::default(), "{again:?}");
     assert!(again.changed_outputs.is_empty(), "{again:?}");
 
     fs::write(&main, SECOND).expect("write the second configuration");
-    let (summary, stdout) = with_stdout(|on_line| terraform.plan(false, on_line));
+    let (summary, stdout) = with_stdout(|on_line| terraform.plan(Plan::Changes, on_line));
     let summary = summary.expect("second plan");
     let (json, _) = with_stdout(|on_line| terraform.run(Step::Show, on_line));
     let json = json.expect("show -json of the saved plan");

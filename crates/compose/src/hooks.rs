@@ -1,12 +1,12 @@
 //! Pre- and post-commands of a deployment: each runs with `sh -c` from the repository root, its
 //! output streamed; the first failure stops the sequence with its exit code and output tail.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 
 use stack_config::deployment::Command;
 use stack_config::secret::Redactor;
+use stack_process::{Options, TailOf};
 
 /// A command that failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,10 +20,15 @@ pub struct HookFailed {
 }
 
 /// Runs `commands` in order in `dir`; `on_line` gets each output line (redacted) and each
-/// description as it starts.
+/// description as it starts. A failure keeps the last 20 lines of both pipes: shell commands
+/// print their complaints on either.
 pub fn run_commands(commands: &[Command], dir: &Path, redactor: &Redactor, on_line: &dyn Fn(&str)) -> Result<(), HookFailed> {
+    let redact = |text: &str| redactor.redact(text);
     for c in commands {
         on_line(&format!("» {}: {}", c.description, redactor.redact(&c.command)));
+        let mut process = Process::new("sh");
+        process.arg("-c").arg(&c.command).current_dir(dir);
+        let options = Options { display: Some(c.command.clone()), tail_of: TailOf::Output, redact: &redact, ..Options::default() };
         let fail = |status: String, exit_code: Option<i32>, tail: String| HookFailed {
             description: c.description.clone(),
             command: redactor.redact(&c.command),
@@ -31,52 +36,11 @@ pub fn run_commands(commands: &[Command], dir: &Path, redactor: &Redactor, on_li
             exit_code,
             tail,
         };
-        let mut child = Process::new("sh")
-            .arg("-c")
-            .arg(&c.command)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| fail(format!("could not start: {e}"), None, String::new()))?;
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let readers: Vec<_> = [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|stream| {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            })
-        })
-        .collect();
-        drop(tx);
-        let mut tail: Vec<String> = Vec::new();
-        for line in rx {
-            let line = redactor.redact(&line);
-            on_line(&format!("  {line}"));
-            tail.push(line);
-            if tail.len() > 20 {
-                tail.remove(0);
-            }
-        }
-        for r in readers {
-            let _ = r.join();
-        }
-        let status = child.wait().map_err(|e| fail(format!("could not wait: {e}"), None, tail.join("\n")))?;
-        if !status.success() {
-            let text = match status.code() {
-                Some(code) => format!("exit code {code}"),
-                None => "killed by a signal".to_owned(),
-            };
-            return Err(fail(text, status.code(), tail.join("\n")));
-        }
+        stack_process::run(process, &options, &mut |_, line| on_line(&format!("  {line}"))).map_err(|error| match error {
+            stack_process::Error::Start { source, .. } => fail(format!("could not start: {source}"), None, String::new()),
+            stack_process::Error::Wait { source, .. } => fail(format!("could not wait: {source}"), None, String::new()),
+            stack_process::Error::Failed { status, code, tail, .. } => fail(status, code, tail),
+        })?;
     }
     Ok(())
 }

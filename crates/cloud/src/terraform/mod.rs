@@ -19,22 +19,26 @@
 //!   caller's job, this crate only refuses to act without the answer. `destroy` of a production
 //!   environment (`prod` or `production`) is refused unless [`Options::allow_prod_destroy`] is
 //!   set as well.
-//! - Output lines are handed to a callback as they come ([`Stream`] says which pipe); a step that
-//!   exits non-zero becomes [`Error::TerraformFailed`] with the exit code and the last
-//!   [`STDERR_TAIL`] lines of its stderr, which hold Terraform's own explanation.
+//! - Steps run through `stack_process::run`: output lines are handed to a callback as they come
+//!   ([`Stream`] says which pipe); a step that exits non-zero becomes [`Error::TerraformFailed`]
+//!   with the exit code and the last [`STDERR_TAIL`] lines of its stderr, which hold Terraform's
+//!   own explanation.
+//!
+//! The operator's workflow over these steps (plan, confirmation, apply of the saved plan, and the
+//! dry run's command list) is [`action`].
 //!
 //! This module never prints; nothing here needs the `aws` feature.
 
+pub mod action;
 mod summary;
 
-use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 
+pub use stack_process::Stream;
+use stack_process::{Deliver, TailOf};
 pub use summary::{Counts, PlanSummary, TypeCounts};
 
 use crate::{Error, Result};
@@ -77,6 +81,15 @@ pub enum Binary {
     Exact(PathBuf),
 }
 
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// The changes that make the environment match the configuration (`plan`).
+    Changes,
+    /// The removal of everything in the environment (`plan -destroy`).
+    Destroy,
+}
+
 /// One Terraform invocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -94,13 +107,6 @@ pub enum Step {
     Destroy,
     /// `output -json`.
     Output,
-}
-
-/// Which pipe a line of output came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
 }
 
 /// A located `terraform` binary and the options of one environment.
@@ -174,6 +180,16 @@ impl Options {
     }
 }
 
+impl Plan {
+    /// The step that makes this plan.
+    pub fn step(self) -> Step {
+        match self {
+            Plan::Changes => Step::Plan,
+            Plan::Destroy => Step::PlanDestroy,
+        }
+    }
+}
+
 impl Step {
     /// Terraform's name of the subcommand.
     pub fn name(self) -> &'static str {
@@ -235,19 +251,21 @@ impl Terraform {
         self.run(Step::Init, on_line).map(drop)
     }
 
-    /// `terraform plan -out=…` (with `-destroy` when `destroy`), then `show -json` into a summary.
-    pub fn plan(&self, destroy: bool, on_line: &mut dyn FnMut(Stream, &str)) -> Result<PlanSummary> {
-        self.run(if destroy { Step::PlanDestroy } else { Step::Plan }, on_line)?;
+    /// `terraform plan -out=…` (with `-destroy` for [`Plan::Destroy`]), then `show -json` into a
+    /// summary.
+    pub fn plan(&self, plan: Plan, on_line: &mut dyn FnMut(Stream, &str)) -> Result<PlanSummary> {
+        self.run(plan.step(), on_line)?;
         let json = self.run(Step::Show, on_line)?;
         PlanSummary::from_json(&json).map_err(|source| Error::TerraformPlanJson { environment: self.options.environment.clone(), source })
     }
 
     /// `terraform apply` of the plan file the last [`Terraform::plan`] wrote; needs [`Options::yes`].
     ///
-    /// A saved plan of `plan(destroy: true)` destroys, so it is held to the production rule too.
-    pub fn apply(&self, destroy_plan: bool, on_line: &mut dyn FnMut(Stream, &str)) -> Result<()> {
+    /// `plan` says what the saved plan was made for: a [`Plan::Destroy`] destroys, so it is held
+    /// to the production rule too.
+    pub fn apply(&self, plan: Plan, on_line: &mut dyn FnMut(Stream, &str)) -> Result<()> {
         self.check_confirmed(Step::Apply)?;
-        if destroy_plan {
+        if plan == Plan::Destroy {
             self.ensure_destroy_allowed()?;
         }
         self.run(Step::Apply, on_line).map(drop)
@@ -273,87 +291,27 @@ impl Terraform {
         let capture = matches!(step, Step::Show | Step::Output);
         let io_error = |source| Error::RunTerraform { step, environment: self.options.environment.clone(), source };
         tracing::debug!(step = %step, environment = %self.options.environment, program = %self.program.display(), "running terraform");
-        let mut child = Command::new(&self.program)
-            .args(command_line(step, &self.options))
-            .env("TF_IN_AUTOMATION", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(io_error)?;
-        // Both pipes are read on their own threads so neither can fill up and stall Terraform;
-        // the lines meet here, in order of arrival, so the callback runs on the caller's thread.
-        let (tx, rx) = mpsc::channel();
-        let mut readers = Vec::new();
-        for (stream, pipe) in [
-            (Stream::Stdout, child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
-            (Stream::Stderr, child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
-        ] {
-            let Some(pipe) = pipe else { continue };
-            let tx = tx.clone();
-            readers.push(std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let line = match line {
-                        Ok(line) => line,
-                        Err(e) => {
-                            let _ = tx.send((stream, Err(e)));
-                            return;
-                        }
-                    };
-                    if tx.send((stream, Ok(line))).is_err() {
-                        return;
-                    }
+        let mut command = Command::new(&self.program);
+        command.args(command_line(step, &self.options)).env("TF_IN_AUTOMATION", "1");
+        let options = stack_process::Options {
+            capture_stdout: capture,
+            deliver: if capture { Deliver::Stderr } else { Deliver::All },
+            tail_lines: STDERR_TAIL,
+            tail_of: TailOf::Stderr,
+            ..stack_process::Options::default()
+        };
+        match stack_process::run(command, &options, on_line) {
+            Ok(finished) => Ok(finished.stdout),
+            Err(stack_process::Error::Start { source, .. } | stack_process::Error::Wait { source, .. }) => Err(io_error(source)),
+            Err(stack_process::Error::Failed { code, tail, .. }) => {
+                let mut stderr_tail: Vec<String> = tail.split('\n').map(str::to_owned).collect();
+                // Terraform ends its messages with blank lines; they would only pad the error.
+                while stderr_tail.last().is_some_and(|line| line.trim().is_empty()) {
+                    stderr_tail.pop();
                 }
-            }));
-        }
-        drop(tx);
-        let mut captured = String::new();
-        let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
-        let mut read_error = None;
-        for (stream, line) in rx {
-            let line = match line {
-                Ok(line) => line,
-                Err(e) => {
-                    read_error.get_or_insert(e);
-                    continue;
-                }
-            };
-            match stream {
-                Stream::Stdout if capture => {
-                    captured.push_str(&line);
-                    captured.push('\n');
-                }
-                Stream::Stdout => on_line(stream, &line),
-                Stream::Stderr => {
-                    if tail.len() == STDERR_TAIL {
-                        tail.pop_front();
-                    }
-                    tail.push_back(line.clone());
-                    on_line(stream, &line);
-                }
+                Err(Error::TerraformFailed { step, environment: self.options.environment.clone(), code, stderr_tail })
             }
         }
-        for reader in readers {
-            // A reader thread only ends by returning; a panic there would be a bug in `lines()`.
-            let _ = reader.join();
-        }
-        let status = child.wait().map_err(io_error)?;
-        if !status.success() {
-            // Terraform ends its messages with blank lines; they would only pad the error.
-            while tail.back().is_some_and(|line| line.trim().is_empty()) {
-                tail.pop_back();
-            }
-            return Err(Error::TerraformFailed {
-                step,
-                environment: self.options.environment.clone(),
-                code: status.code(),
-                stderr_tail: Vec::from(tail),
-            });
-        }
-        if let Some(e) = read_error {
-            return Err(io_error(e));
-        }
-        Ok(captured)
     }
 
     fn check_confirmed(&self, step: Step) -> Result<()> {

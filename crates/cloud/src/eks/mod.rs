@@ -12,9 +12,13 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::kubeconfig::{Entry, ExecPlugin};
 
+mod report;
+
+pub use report::{StatusReport, status, update_kubeconfig};
+
 /// Where to reach EKS.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EksOptions {
+pub struct Options {
     /// The AWS region, e.g. `eu-west-1`; empty means the environment's (`AWS_REGION`, the profile).
     pub region: String,
     /// An endpoint override (e.g. a local moto server). `None` keeps the SDK's own choice, which
@@ -46,7 +50,7 @@ pub struct ClusterStatus {
 /// container and instance metadata), HTTP over rustls with the `ring` provider.
 ///
 /// This does no request; a wrong endpoint or missing credentials show at the first call.
-pub async fn client(options: &EksOptions) -> Result<aws_sdk_eks::Client> {
+pub async fn client(options: &Options) -> Result<aws_sdk_eks::Client> {
     let sdk_config = loader(options).load().await;
     if sdk_config.region().is_none() {
         return Err(Error::NoRegion);
@@ -134,7 +138,7 @@ pub async fn nodegroups(client: &aws_sdk_eks::Client, name: &str) -> Result<Vec<
 }
 
 /// The shared configuration loader: region and the one HTTP client of the workspace's TLS stack.
-pub(crate) fn loader(options: &EksOptions) -> aws_config::ConfigLoader {
+pub(crate) fn loader(options: &Options) -> aws_config::ConfigLoader {
     // Without aws-config's `default-https-client` feature there is no HTTP client unless one is
     // given: this one is hyper + rustls with ring, so aws-lc-rs is never compiled in. Every
     // provider the loader builds (region, credentials, instance metadata) gets it too; providers
@@ -146,7 +150,7 @@ pub(crate) fn loader(options: &EksOptions) -> aws_config::ConfigLoader {
 }
 
 /// The EKS client of a loaded configuration, with the endpoint override applied last.
-fn eks_client(sdk_config: &aws_config::SdkConfig, options: &EksOptions) -> Result<aws_sdk_eks::Client> {
+fn eks_client(sdk_config: &aws_config::SdkConfig, options: &Options) -> Result<aws_sdk_eks::Client> {
     let mut builder = aws_sdk_eks::config::Builder::from(sdk_config);
     if let Some(url) = &options.endpoint_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -346,7 +350,7 @@ mod tests {
     /// A client on the real loader and HTTP client, with static credentials so that the test
     /// never consults instance metadata, and no retries.
     async fn test_client(endpoint_url: &str) -> aws_sdk_eks::Client {
-        let options = EksOptions { region: "eu-west-1".into(), endpoint_url: Some(endpoint_url.into()) };
+        let options = Options { region: "eu-west-1".into(), endpoint_url: Some(endpoint_url.into()) };
         let sdk_config = loader(&options)
             .credentials_provider(Credentials::new("AKIDTEST", "not-a-secret", None, None, "test"))
             .retry_config(RetryConfig::disabled())
@@ -373,7 +377,7 @@ mod tests {
 
     #[test]
     fn endpoint_must_be_an_http_url() {
-        let options = EksOptions { region: "eu-west-1".into(), endpoint_url: Some("127.0.0.1:5000".into()) };
+        let options = Options { region: "eu-west-1".into(), endpoint_url: Some("127.0.0.1:5000".into()) };
         let sdk_config = aws_config::SdkConfig::builder().build();
         let error = eks_client(&sdk_config, &options).unwrap_err();
         assert!(matches!(&error, Error::InvalidEndpoint { url } if url == "127.0.0.1:5000"), "{error:?}");

@@ -14,6 +14,10 @@ use stack_config::node::{Location, Node, Scalar, Value, parse_yaml};
 
 use crate::error::{Error, Result};
 
+mod report;
+
+pub use report::{Report, Update, apply};
+
 /// The `apiVersion` of the exec credential plugin protocol this toolkit speaks.
 pub const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
 
