@@ -32,24 +32,6 @@ pub fn token(cx: &Context, cluster: &str, region: Option<&str>) -> anyhow::Resul
     full::token(cx, cluster, region)
 }
 
-/// `error` with this command line's flag for the need its help describes: the library's help
-/// texts name no flag of ours.
-pub fn with_flag_help(error: stack_cloud::Error) -> anyhow::Error {
-    use stack_cloud::Error;
-    let flag = match &error {
-        Error::TerraformConfirmationUnavailable { .. } | Error::TerraformNotConfirmed { .. } => "pass --yes to confirm",
-        Error::TerraformProdDestroy { .. } => "pass --allow-prod-destroy as well as the confirmation",
-        Error::ClusterNotFound { .. } => "`cargo xtask --env <env> cloud apply` creates it",
-        Error::ClusterUnusable { .. } => "`cargo xtask --env <env> cloud status` shows it and its node groups",
-        Error::ClusterNotActive { .. } => "raise --wait-timeout to wait longer",
-        Error::ParseKubeconfig { .. } | Error::KubeconfigShape { .. } | Error::NoKubeconfigPath => {
-            "pass a kubeconfig file with --kubeconfig FILE"
-        }
-        _ => return error.into(),
-    };
-    anyhow::anyhow!("{error}\n  help: {flag}")
-}
-
 #[cfg(feature = "full")]
 mod full {
     use std::process::ExitCode;
@@ -61,7 +43,6 @@ mod full {
     use stack_config::Infra;
     use stack_config::environment::Cluster;
 
-    use super::with_flag_help;
     use crate::Context;
 
     /// The EKS cluster of `cx.env`, or an error that says the environment has none.
@@ -80,7 +61,7 @@ mod full {
         let cluster = env_cluster(cx)?;
         let options = eks::Options { region: cluster.region.clone(), endpoint_url: None };
         let wait = wait.then_some(Duration::from_secs(cx.wait_timeout));
-        let report = crate::backend::runtime()?.block_on(eks::status(&options, &cx.env, &cluster.name, wait)).map_err(with_flag_help)?;
+        let report = crate::backend::runtime()?.block_on(eks::status(&options, &cx.env, &cluster.name, wait))?;
         if cx.out.is_json() {
             cx.out.json(&report)?
         } else {
@@ -93,7 +74,7 @@ mod full {
         let cluster = env_cluster(cx)?;
         let path = match file {
             Some(file) => file.as_std_path().to_owned(),
-            None => kubeconfig::default_path(&|k| std::env::var(k).ok()).map_err(with_flag_help)?,
+            None => kubeconfig::default_path(&|k| std::env::var(k).ok())?,
         };
         // The exec plugin runs this very binary, by absolute path, so that kubectl finds it from
         // any folder. An installed binary (`cargo install --path xtask --features full`) makes the
@@ -104,8 +85,7 @@ mod full {
         let update = kubeconfig::Update { environment: cx.env.clone(), path, alias: alias.map(str::to_owned), exec, dry_run: cx.dry_run };
         let options = eks::Options { region: cluster.region.clone(), endpoint_url: None };
         let wait = Duration::from_secs(cx.wait_timeout);
-        let report =
-            crate::backend::runtime()?.block_on(eks::update_kubeconfig(&options, &cluster.name, wait, &update)).map_err(with_flag_help)?;
+        let report = crate::backend::runtime()?.block_on(eks::update_kubeconfig(&options, &cluster.name, wait, &update))?;
         if cx.out.is_json() {
             cx.out.json(&report)?
         } else {

@@ -396,3 +396,30 @@ pub enum Bench {
         runs: usize,
     },
 }
+
+/// The help line that names this command line's flag for the need a library error describes
+/// (the libraries' help texts name no flag of ours).
+pub fn help_for(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<stack_cloud::Error>() {
+            use stack_cloud::Error;
+            return Some(match e {
+                Error::TerraformConfirmationUnavailable { .. } | Error::TerraformNotConfirmed { .. } => "pass --yes to confirm".to_owned(),
+                Error::TerraformProdDestroy { .. } => "pass --allow-prod-destroy as well as the confirmation".to_owned(),
+                Error::ClusterNotFound { .. } => "`cargo xtask --env <env> cloud apply` creates it".to_owned(),
+                Error::ClusterUnusable { .. } => "`cargo xtask --env <env> cloud status` shows it and its node groups".to_owned(),
+                Error::ClusterNotActive { .. } => "raise --wait-timeout to wait longer".to_owned(),
+                Error::ParseKubeconfig { .. } | Error::KubeconfigShape { .. } | Error::NoKubeconfigPath => {
+                    "pass a kubeconfig file with --kubeconfig FILE".to_owned()
+                }
+                _ => return None,
+            });
+        }
+        match cause.downcast_ref::<stack_k8s::Error>()? {
+            stack_k8s::Error::WrongCluster { current, .. } => Some(format!("pass --context {current} to name it")),
+            stack_k8s::Error::Conflict { .. } => Some("pass --force-conflicts to take the fields over".to_owned()),
+            stack_k8s::Error::RenderUnsupportedField { .. } => Some("pass --engine kubectl to render with kubectl".to_owned()),
+            _ => None,
+        }
+    })
+}

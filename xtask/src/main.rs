@@ -84,6 +84,9 @@ fn main() -> ExitCode {
             // Config errors are already rendered as `error: file:line:col: ...` lines.
             let text = format!("{e:#}");
             note(&if text.starts_with("error:") { text } else { format!("error: {text}") });
+            if let Some(help) = flags::help_for(&e) {
+                note(&format!("  help: {help}"));
+            }
             // 130 = 128 + SIGINT, as shells report an interrupted command.
             if e.chain().any(|c| matches!(c.downcast_ref::<stack_compose::Error>(), Some(stack_compose::Error::Interrupted { .. }))) {
                 return ExitCode::from(130);

@@ -5,8 +5,7 @@
 // Without `full` the cluster parts of the host are not compiled, only the re-run through cargo.
 #![cfg_attr(not(feature = "full"), allow(unused_variables))]
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,6 +16,7 @@ use stack_config::environment::Minikube as Settings;
 use stack_config::infra::Resolved;
 use stack_k8s::minikube::run::{self as exec, Finished, Host, HostError, Output, Summary};
 use stack_k8s::minikube::{Action, CatalogueRun, DockerEnv, OverlaySummary, Plan, PlanInputs, Step, Tool};
+use stack_process::{self as process, Deliver};
 
 use crate::Context;
 use crate::backend::in_full_build;
@@ -27,8 +27,6 @@ use crate::output::{Lines, note};
 const BUILD: &str = "b_a_s";
 /// The catalogue deployment that starts the host databases (`cargo xtask db start`).
 const DATABASES: &str = "s_a_dbs";
-/// Lines of a failed command's stderr shown in the error.
-const TAIL: usize = 20;
 
 pub fn run(cx: &Context, action: Minikube) -> anyhow::Result<ExitCode> {
     let infra = cx.load()?;
@@ -185,20 +183,22 @@ impl Host for Xtask<'_> {
     fn exec(&mut self, argv: &[String], output: Output, ok: &[i32]) -> Result<Finished, HostError> {
         let (program, args) = argv.split_first().ok_or("an empty command")?;
         let path = which::which(program).map_err(|_| format!("{program} is not installed (looked on PATH)"))?;
-        let mut child = Command::new(&path).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
-        let show = !self.cx.quiet;
-        let stderr = child.stderr.take().map(|s| lines(s, show && output != Output::Quiet));
-        let stdout = child.stdout.take().map(|s| lines(s, show && output == Output::Stream));
-        let status = child.wait()?;
-        let stdout = stdout.map(|h| h.join().unwrap_or_default()).unwrap_or_default().join("\n");
-        let stderr = stderr.map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        if status.code().is_some_and(|c| ok.contains(&c)) {
-            return Ok(Finished { code: status.code(), stdout });
-        }
-        let tail = stderr[stderr.len().saturating_sub(TAIL)..].join("\n");
-        let how = status.code().map_or_else(|| "a signal".to_owned(), |c| format!("code {c}"));
-        let tail = if tail.is_empty() { String::new() } else { format!("; last lines of its stderr:\n{tail}") };
-        Err(format!("`{}` exited with {how}{tail}", stack_k8s::minikube::shell_line(argv)).into())
+        let mut command = Command::new(path);
+        command.args(args);
+        let deliver = match (output, self.cx.quiet) {
+            (Output::Quiet, _) | (_, true) => Deliver::Nothing,
+            (Output::Capture, false) => Deliver::Stderr,
+            (Output::Stream, false) => Deliver::All,
+        };
+        let options = process::Options {
+            display: Some(process::shell_line(argv)),
+            success: ok.to_vec(),
+            capture_stdout: output != Output::Stream,
+            deliver,
+            ..process::Options::default()
+        };
+        let done = process::run(command, &options, &mut |_, line| note(&format!("    {line}")))?;
+        Ok(Finished { code: done.code, stdout: done.stdout })
     }
 
     fn build_images(&mut self, docker: &DockerEnv) -> Result<(), HostError> {
@@ -221,7 +221,7 @@ impl Host for Xtask<'_> {
     fn announce(&mut self, step: &Step) {
         self.cx.progress(&format!("==> [{}] {}", step.id, step.description));
         if let Action::Exec(argv) = &step.action {
-            self.cx.progress(&format!("    $ {}", stack_k8s::minikube::shell_line(argv)));
+            self.cx.progress(&format!("    $ {}", process::shell_line(argv)));
         }
     }
 
@@ -244,20 +244,6 @@ macro_rules! in_host {
     }};
 }
 use in_host;
-
-/// Reads a stream line by line on a thread, echoing each line to stderr when `show`.
-fn lines(stream: impl Read + Send + 'static, show: bool) -> std::thread::JoinHandle<Vec<String>> {
-    std::thread::spawn(move || {
-        let mut all = Vec::new();
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if show {
-                note(&format!("    {line}"));
-            }
-            all.push(line);
-        }
-        all
-    })
-}
 
 #[cfg(feature = "full")]
 mod live {

@@ -58,8 +58,7 @@ pub fn run(cx: &Context, action: Action) -> anyhow::Result<ExitCode> {
             std::io::stdin().lock().read_line(&mut answer)?;
             Ok(question.accepts(&answer))
         },
-    )
-    .map_err(crate::cloud::with_flag_help)?;
+    )?;
     print(cx, &report)
 }
 

@@ -529,6 +529,23 @@ fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
     closest_with(name, candidates, CLOSE)
 }
 
+/// [`lint`] of `<infra>/terraform` as diagnostics of a `config check` report (none when the tree
+/// has no Terraform).
+pub fn diagnostics(infra: &camino::Utf8Path) -> Result<stack_config::Diagnostics> {
+    let mut diags = stack_config::Diagnostics::new();
+    let root = infra.join("terraform");
+    if !root.is_dir() {
+        return Ok(diags);
+    }
+    for f in lint(root.as_std_path())? {
+        let file =
+            camino::Utf8PathBuf::from_path_buf(f.file.clone()).unwrap_or_else(|p| camino::Utf8PathBuf::from(p.display().to_string()));
+        let location = f.line.map(|line| stack_config::node::Location { line, column: 1 });
+        diags.push(stack_config::Diagnostic::error(&file, location, "", f.message.clone()).with_help_opt(f.help.clone()));
+    }
+    Ok(diags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

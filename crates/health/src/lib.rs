@@ -26,6 +26,7 @@
 //! level.
 
 mod error;
+pub mod plan;
 mod policy;
 mod probe;
 mod report;

@@ -455,23 +455,11 @@ impl fmt::Display for Plan {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Exec(argv) => write!(f, "$ {}", shell_line(argv)),
+            Action::Exec(argv) => write!(f, "$ {}", stack_process::shell_line(argv)),
             Action::Api(call) => write!(f, "api: {call}"),
             Action::Internal(what) => write!(f, "internal: {what}"),
         }
     }
-}
-
-/// The argv as one shell line, quoting the words that need it.
-pub fn shell_line(argv: &[String]) -> String {
-    let quote = |w: &String| {
-        if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
-            w.clone()
-        } else {
-            format!("'{}'", w.replace('\'', r"'\''"))
-        }
-    };
-    argv.iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 
 /// The overlay's images that the build does not produce: they must be copied into the cluster.
@@ -654,14 +642,6 @@ mod tests {
             text,
             "plan: minikube down (profile minikube), 2 steps\n  1. [find-minikube] find minikube on PATH\n       internal: which minikube\n  2. [stop] stop profile `minikube`; the cluster, its images and its objects are kept for the next `minikube up`\n       $ minikube stop --profile minikube\n"
         );
-    }
-
-    #[test]
-    fn shell_line_quotes_only_what_needs_it() {
-        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(shell_line(&words(&["minikube", "start", "--memory", "8192mb"])), "minikube start --memory 8192mb");
-        assert_eq!(shell_line(&words(&["sh", "-c", "echo it's"])), r"sh -c 'echo it'\''s'");
-        assert_eq!(shell_line(&words(&["a", ""])), "a ''");
     }
 
     fn check_docker_env(text: &str, expected: Result<DockerEnv, ParseError>) {

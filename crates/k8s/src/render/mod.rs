@@ -36,6 +36,21 @@ pub fn render(dir: &Utf8Path) -> Result<Vec<Value>> {
     Ok(resources.into_iter().map(|resource| resource.object).collect())
 }
 
+/// The reference renderer: `kubectl kustomize DIR` (kubectl found on `PATH`), its YAML as it
+/// printed it.
+pub fn kubectl(dir: &Utf8Path) -> Result<String> {
+    let kubectl = which::which("kubectl").map_err(|_| Error::Overlay {
+        message: "kubectl is not installed (looked on PATH)".to_owned(),
+        help: Some("install kubectl (https://kubernetes.io/docs/tasks/tools/), or use the native renderer".to_owned()),
+    })?;
+    let mut command = std::process::Command::new(kubectl);
+    command.arg("kustomize").arg(dir.as_str());
+    let options = stack_process::Options { capture_stdout: true, deliver: stack_process::Deliver::Nothing, ..Default::default() };
+    let done = stack_process::run(command, &options, &mut |_, _| {})
+        .map_err(|e| Error::Overlay { message: format!("kubectl kustomize {dir} failed: {e}"), help: None })?;
+    Ok(done.stdout)
+}
+
 /// Parses a `---`-separated YAML stream (such as `kubectl kustomize` output) into JSON values,
 /// typing plain scalars as YAML does: an unquoted `3` is a number, `"3"` a string.
 pub fn from_yaml(text: &str) -> Result<Vec<Value>> {

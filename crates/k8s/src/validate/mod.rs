@@ -6,6 +6,7 @@
 //! the first finding: one run lists everything that is wrong.
 
 mod lint;
+pub mod overlays;
 #[cfg(feature = "schema")]
 mod schema;
 
