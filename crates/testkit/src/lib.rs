@@ -39,6 +39,7 @@ pub mod bench;
 mod cleanup;
 mod endpoint;
 mod error;
+pub mod fixture;
 mod harness;
 pub mod images;
 mod isolate;
