@@ -1,12 +1,14 @@
-//! Shared helpers of the integration tests: paths of the repository and running `cargo xtask`.
+//! Shared helpers of the integration tests: running `cargo xtask` (on the repository's tree or
+//! on a copy of it) and the docker CLI. Harness concerns (isolated stacks, free ports, fixture
+//! copies, teardown) are `stack_testkit`'s; what is here only wraps them for these tests.
 
 use std::process::{Command, Output};
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8PathBuf;
 
 /// The workspace root.
 pub fn repo_root() -> Utf8PathBuf {
-    Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Utf8Path::to_owned).unwrap_or_default()
+    stack_testkit::repository_root().to_owned()
 }
 
 /// The xtask binary built for these tests (cargo builds workspace binaries before tests that
@@ -64,104 +66,10 @@ pub fn test_image_vars() -> &'static [(String, String)] {
     })
 }
 
-/// A free TCP port on all interfaces, as Docker will bind it.
+/// A free TCP port on all interfaces, as Docker will bind it, never handed out twice in this
+/// process (`stack_testkit::free_port`).
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
-
-/// One isolated SrvThreds stack for a test: its own compose project, network, image tag and
-/// host ports, in the `test` environment, driven through the real `cargo xtask` commands.
-/// Dropping it removes every container, network and volume of its project.
-#[derive(Debug)]
-pub struct TestStack {
-    pub project: String,
-    pub vars: Vec<(String, String)>,
-}
-
-impl TestStack {
-    pub fn new(name: &str) -> TestStack {
-        let project = format!("e2e-{name}-{}", std::process::id());
-        let mut vars: Vec<(String, String)> = test_image_vars().to_vec();
-        for (k, v) in [
-            ("COMPOSE_PROJECT_NAME", project.clone()),
-            ("SRVTHREDS_NETWORK", format!("{project}-net")),
-            ("SRVTHREDS_TAG", "e2e".to_owned()),
-            ("MONGO_PORT", free_port().to_string()),
-            ("REDIS_PORT", free_port().to_string()),
-            ("RABBITMQ_PORT", free_port().to_string()),
-            ("RABBITMQ_MANAGEMENT_PORT", free_port().to_string()),
-            ("SESSION_AGENT_PORT", free_port().to_string()),
-        ] {
-            vars.push((k.to_owned(), v));
-        }
-        let stack = TestStack { project, vars };
-        stack.remove_all();
-        stack
-    }
-
-    /// The value of one of this stack's variables.
-    pub fn var(&self, key: &str) -> String {
-        self.vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
-    }
-
-    /// Sets (or replaces) a variable for later commands.
-    pub fn set(&mut self, key: &str, value: &str) {
-        self.vars.retain(|(k, _)| k != key);
-        self.vars.push((key.to_owned(), value.to_owned()));
-    }
-
-    /// `cargo xtask --env test ARGS` with this stack's variables.
-    pub fn xtask(&self, args: &[&str]) -> Output {
-        let mut cmd = xtask();
-        cmd.arg("--env").arg("test").args(args).env("CI", "true");
-        for (k, v) in &self.vars {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap_or_else(|e| panic!("cannot run cargo xtask {args:?}: {e}"))
-    }
-
-    /// Like [`TestStack::xtask`], asserting success.
-    pub fn ok(&self, args: &[&str]) -> Output {
-        let out = self.xtask(args);
-        assert!(out.status.success(), "cargo xtask {args:?} failed\n{}", describe(&out));
-        out
-    }
-
-    /// Names of this project's containers (all states).
-    pub fn containers(&self) -> Vec<String> {
-        docker_lines(&["ps", "-a", "--filter", &format!("label=com.docker.compose.project={}", self.project), "--format", "{{.Names}}"])
-    }
-
-    /// `docker exec CONTAINER ARGS` output, asserting success.
-    pub fn exec(&self, service: &str, args: &[&str]) -> String {
-        let container = format!("{}-{service}-1", self.project);
-        let out = Command::new("docker").arg("exec").arg(&container).args(args).output().expect("docker exec");
-        assert!(out.status.success(), "docker exec {container} {args:?}\n{}", describe(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn remove_all(&self) {
-        let label = format!("label=com.docker.compose.project={}", self.project);
-        let ids = docker_lines(&["ps", "-aq", "--filter", &label]);
-        if !ids.is_empty() {
-            let mut args = vec!["rm", "-f", "-v"];
-            args.extend(ids.iter().map(String::as_str));
-            docker_lines(&args);
-        }
-        for kind in ["network", "volume"] {
-            let names = docker_lines(&[kind, "ls", "-q", "--filter", &label]);
-            for n in names {
-                docker_lines(&[kind, "rm", &n]);
-            }
-        }
-    }
-}
-
-impl Drop for TestStack {
-    fn drop(&mut self) {
-        self.remove_all();
-    }
+    stack_testkit::free_port("tcp").unwrap_or_else(|e| panic!("no free TCP port: {e}"))
 }
 
 /// Runs the docker CLI and returns its stdout lines (empty on failure).
@@ -194,7 +102,8 @@ pub struct InfraCopy {
 impl InfraCopy {
     pub fn new() -> InfraCopy {
         let dir = tempfile::tempdir().expect("tempdir");
-        copy_dir(repo_root().join("infrastructure").as_std_path(), &dir.path().join("infrastructure"));
+        stack_testkit::fixture::copy_tree(repo_root().join("infrastructure").as_std_path(), &dir.path().join("infrastructure"))
+            .expect("copy infrastructure/");
         InfraCopy { dir }
     }
 
@@ -234,17 +143,5 @@ impl InfraCopy {
 impl Default for InfraCopy {
     fn default() -> Self {
         InfraCopy::new()
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
     }
 }

@@ -5,13 +5,91 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use stack_tests::{TestStack, describe, docker_lines, free_port, stderr, stdout};
+use stack_tests::{describe, docker_lines, free_port, stderr, stdout, test_image_vars, xtask};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The passwords of `infrastructure/env/test.env.example`, which must never be printed.
 const TEST_REDIS_PASSWORD: &str = "srvthreds-test-redis";
 const TEST_RABBIT_PASSWORD: &str = "srvthreds-test-rabbit";
+
+/// One isolated SrvThreds stack driven through the real `cargo xtask` commands in the `test`
+/// environment: its own compose project, network, image tag and host ports (free ones, from
+/// `stack_testkit`), the local test images. Created clean and removed on drop by
+/// `stack_testkit::remove_project`, as a harness stack is. (`stack_testkit::TestStack` starts
+/// a stack itself; these tests are about the commands that start it.)
+#[derive(Debug)]
+struct CliStack {
+    project: String,
+    vars: Vec<(String, String)>,
+}
+
+impl CliStack {
+    fn new(name: &str) -> CliStack {
+        let project = format!("e2e-{name}-{}", std::process::id());
+        let mut vars: Vec<(String, String)> = test_image_vars().to_vec();
+        for (k, v) in [
+            ("COMPOSE_PROJECT_NAME", project.clone()),
+            ("SRVTHREDS_NETWORK", format!("{project}-net")),
+            ("SRVTHREDS_TAG", "e2e".to_owned()),
+            ("MONGO_PORT", free_port().to_string()),
+            ("REDIS_PORT", free_port().to_string()),
+            ("RABBITMQ_PORT", free_port().to_string()),
+            ("RABBITMQ_MANAGEMENT_PORT", free_port().to_string()),
+            ("SESSION_AGENT_PORT", free_port().to_string()),
+        ] {
+            vars.push((k.to_owned(), v));
+        }
+        // Leftovers of an earlier run of this test in a process with the same pid.
+        stack_testkit::remove_project(&project);
+        CliStack { project, vars }
+    }
+
+    /// The value of one of this stack's variables.
+    fn var(&self, key: &str) -> String {
+        self.vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    /// Sets (or replaces) a variable for later commands.
+    fn set(&mut self, key: &str, value: &str) {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// `cargo xtask --env test ARGS` with this stack's variables.
+    fn xtask(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = xtask();
+        cmd.arg("--env").arg("test").args(args).env("CI", "true");
+        cmd.envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.output().unwrap_or_else(|e| panic!("cannot run cargo xtask {args:?}: {e}"))
+    }
+
+    /// Like [`CliStack::xtask`], asserting success.
+    fn ok(&self, args: &[&str]) -> std::process::Output {
+        let out = self.xtask(args);
+        assert!(out.status.success(), "cargo xtask {args:?} failed\n{}", describe(&out));
+        out
+    }
+
+    /// Names of this project's containers (all states).
+    fn containers(&self) -> Vec<String> {
+        docker_lines(&["ps", "-a", "--filter", &format!("label=com.docker.compose.project={}", self.project), "--format", "{{.Names}}"])
+    }
+
+    /// `docker exec` in a service's container, asserting success; its trimmed stdout.
+    fn exec(&self, service: &str, args: &[&str]) -> String {
+        let container = format!("{}-{service}-1", self.project);
+        let out = std::process::Command::new("docker").arg("exec").arg(&container).args(args).output().expect("docker exec");
+        assert!(out.status.success(), "docker exec {container} {args:?}\n{}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for CliStack {
+    fn drop(&mut self) {
+        stack_testkit::remove_project(&self.project);
+    }
+}
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
@@ -35,7 +113,7 @@ fn actions(report: &serde_json::Value) -> Vec<(String, String)> {
 #[test]
 fn db_start_is_healthy_idempotent_and_recreates_only_what_changed() {
     let _g = serial();
-    let mut s = TestStack::new("db");
+    let mut s = CliStack::new("db");
     let first = json(&s.ok(&["db", "start", "--output", "json"]));
     assert_eq!(
         actions(&first),
@@ -100,7 +178,7 @@ fn db_start_is_healthy_idempotent_and_recreates_only_what_changed() {
 #[test]
 fn full_deploy_runs_in_dependency_order_and_job_exit_codes_propagate() {
     let _g = serial();
-    let mut s = TestStack::new("full");
+    let mut s = CliStack::new("full");
     let out = s.ok(&["deploy", "test", "s_a_dbs_s", "--output", "json"]);
     let report = json(&out);
     let ready = |svc: &str| -> f64 {
@@ -148,7 +226,7 @@ fn full_deploy_runs_in_dependency_order_and_job_exit_codes_propagate() {
 #[test]
 fn stop_and_start_keep_named_volume_data() {
     let _g = serial();
-    let s = TestStack::new("data");
+    let s = CliStack::new("data");
     s.ok(&["db", "start"]);
     assert_eq!(s.exec("redis", &["redis-cli", "SET", "kept", "yes"]), "OK");
     s.exec("redis", &["redis-cli", "SAVE"]);
@@ -163,7 +241,7 @@ fn stop_and_start_keep_named_volume_data() {
 #[test]
 fn concurrent_starts_end_with_one_set_of_containers() {
     let _g = serial();
-    let s = TestStack::new("race");
+    let s = CliStack::new("race");
     let (a, b) = std::thread::scope(|scope| {
         let a = scope.spawn(|| s.xtask(&["db", "start"]));
         let b = scope.spawn(|| s.xtask(&["db", "start"]));
@@ -178,7 +256,7 @@ fn concurrent_starts_end_with_one_set_of_containers() {
 
 #[test]
 fn unreachable_engine_is_one_clear_error() {
-    let mut s = TestStack::new("noengine");
+    let mut s = CliStack::new("noengine");
     s.set("DOCKER_HOST", "unix:///nonexistent/docker.sock");
     let out = s.xtask(&["db", "start"]);
     assert!(!out.status.success());
@@ -192,7 +270,7 @@ fn unreachable_engine_is_one_clear_error() {
 #[test]
 fn missing_image_names_the_variable_and_creates_nothing() {
     let _g = serial();
-    let mut s = TestStack::new("noimage");
+    let mut s = CliStack::new("noimage");
     s.set("MONGO_IMAGE", "srvthreds-test/not-there:0");
     let out = s.xtask(&["db", "start"]);
     assert!(!out.status.success());
@@ -208,7 +286,7 @@ fn missing_image_names_the_variable_and_creates_nothing() {
 #[test]
 fn taken_host_port_is_reported_before_anything_is_created() {
     let _g = serial();
-    let s = TestStack::new("port");
+    let s = CliStack::new("port");
     let port: u16 = s.var("REDIS_PORT").parse().expect("port");
     let _holder = std::net::TcpListener::bind(("0.0.0.0", port)).expect("hold the port");
     let out = s.xtask(&["db", "start"]);
@@ -222,7 +300,7 @@ fn taken_host_port_is_reported_before_anything_is_created() {
 #[test]
 fn taken_host_port_of_a_stopped_container_is_reported_before_anything_is_started() {
     let _g = serial();
-    let s = TestStack::new("portstop");
+    let s = CliStack::new("portstop");
     s.ok(&["db", "start"]);
     s.ok(&["db", "stop"]);
     let port: u16 = s.var("REDIS_PORT").parse().expect("port");
@@ -250,7 +328,7 @@ fn taken_host_port_of_a_stopped_container_is_reported_before_anything_is_started
 #[test]
 fn crash_loop_fails_fast_with_the_log_tail() {
     let _g = serial();
-    let mut s = TestStack::new("crash");
+    let mut s = CliStack::new("crash");
     s.set("ENGINE_FAIL_MODE", "crash");
     let out = s.xtask(&["--wait-timeout", "120", "deploy", "test", "s_a_dbs_s"]);
     assert!(!out.status.success());
@@ -267,7 +345,7 @@ fn crash_loop_fails_fast_with_the_log_tail() {
 #[test]
 fn healthcheck_that_never_passes_hits_the_deadline_with_probe_output_and_logs() {
     let _g = serial();
-    let mut s = TestStack::new("unhealthy");
+    let mut s = CliStack::new("unhealthy");
     s.set("ENGINE_FAIL_MODE", "unhealthy");
     let out = s.xtask(&["--wait-timeout", "20", "deploy", "test", "s_a_dbs_s"]);
     assert!(!out.status.success());
@@ -295,7 +373,7 @@ fn http_get(port: u16, path: &str) -> String {
 #[test]
 fn ctrl_c_during_a_start_leaves_a_state_the_next_run_converges_from() {
     let _g = serial();
-    let s = TestStack::new("sigint");
+    let s = CliStack::new("sigint");
     // The xtask binary itself (not `cargo run`, which would take the signal): built by cargo
     // for this workspace next to the test binaries.
     stack_tests::run_xtask(&["--version"]);
@@ -330,7 +408,7 @@ fn ctrl_c_during_a_start_leaves_a_state_the_next_run_converges_from() {
 #[test]
 fn health_reports_every_store_and_service_and_a_stopped_store_fails_alone() {
     let _g = serial();
-    let s = TestStack::new("health");
+    let s = CliStack::new("health");
     s.ok(&["deploy", "test", "s_a_dbs_s"]);
     let report = json(&s.ok(&["health", "--output", "json"]));
     let status = |report: &serde_json::Value| -> Vec<(String, String)> {
@@ -392,7 +470,7 @@ fn health_reports_every_store_and_service_and_a_stopped_store_fails_alone() {
 #[test]
 fn health_reports_services_never_started_as_not_deployed() {
     let _g = serial();
-    let s = TestStack::new("hnodeploy");
+    let s = CliStack::new("hnodeploy");
     s.ok(&["deploy", "test", "s_a_dbs"]);
     let out = s.ok(&["health", "--output", "json"]);
     let report = json(&out);

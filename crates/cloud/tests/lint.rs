@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use stack_cloud::Error;
 use stack_cloud::lint::{Finding, FindingKind, lint};
+use stack_testkit::fixture::copy_tree;
 
 /// A small, clean Terraform tree in a temporary folder: one module (`net`) and one environment
 /// (`dev`) that calls it. Each test breaks one thing.
@@ -376,7 +377,7 @@ fn findings_serialize_with_kebab_case_kinds() {
 fn real_tree_with(file: &str, from: &str, to: &str) -> (tempfile::TempDir, PathBuf, String) {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infrastructure/terraform");
     let copy = tempfile::tempdir().expect("temporary folder");
-    copy_tree(&source, copy.path());
+    copy_tree(&source, copy.path()).expect("copy the terraform tree");
     let path = copy.path().join(file);
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {file}: {e}"));
     let broken = text.replacen(from, to, 1);
@@ -439,17 +440,4 @@ fn the_real_tree_with_an_output_the_stack_does_not_have_names_the_root() {
     let summary: Vec<_> = findings.iter().map(|f| (f.kind, f.file.clone(), f.line)).collect();
     assert_eq!(summary, [(FindingKind::UnknownOutput, outputs, Some(line_of(&broken, "redis_prt")))], "{}", render(&findings));
     assert_eq!(findings[0].help.as_deref(), Some("did you mean `module.stack.redis_port`?"));
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("create folder");
-    for entry in fs::read_dir(from).expect("read folder") {
-        let path = entry.expect("folder entry").path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            copy_tree(&path, &target);
-        } else {
-            fs::copy(&path, &target).expect("copy file");
-        }
-    }
 }

@@ -28,20 +28,15 @@ pub struct Deployment {
     pub location: Location,
 }
 
-/// What a deployment does.
+/// What a deployment does: the same in every environment, except where that environment's
+/// override replaces a field.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
-    pub composing: Composing,
-    pub deploy_command: DeployCommand,
-    /// Compose files, relative to the infrastructure root.
-    pub deploy_files: Vec<FileRef>,
-    /// A subset of compose services; `None` means every service without a profile.
-    pub services: Option<Vec<String>>,
-    /// Kustomize overlay for `kubernetes` targets.
-    pub overlay: Option<String>,
-    pub pre_build_commands: Vec<Command>,
-    pub post_build_commands: Vec<Command>,
+    /// What an environment without an override gets. Its `env` is empty: the catalogue sets
+    /// variables per environment only.
+    #[serde(flatten)]
+    pub defaults: Effective,
     pub environment_overrides: BTreeMap<String, Override>,
 }
 
@@ -101,11 +96,15 @@ pub enum DeployCommand {
 pub struct Effective {
     pub composing: Composing,
     pub deploy_command: DeployCommand,
+    /// Compose files, relative to the infrastructure root.
     pub deploy_files: Vec<FileRef>,
+    /// A subset of compose services; `None` means every service without a profile.
     pub services: Option<Vec<String>>,
+    /// Kustomize overlay for `kubernetes` targets.
     pub overlay: Option<String>,
     pub pre_build_commands: Vec<Command>,
     pub post_build_commands: Vec<Command>,
+    /// Extra variables for interpolation, from the environment's override.
     pub env: BTreeMap<String, String>,
 }
 
@@ -163,8 +162,8 @@ impl Deployment {
             )
             .with_help(format!("it runs in: {}", self.environments.join(", "))));
         }
-        let t = &self.target;
-        let o = t.environment_overrides.get(environment).cloned().unwrap_or_default();
+        let t = &self.target.defaults;
+        let o = self.target.environment_overrides.get(environment).cloned().unwrap_or_default();
         Ok(Effective {
             composing: t.composing,
             deploy_command: t.deploy_command,
@@ -323,13 +322,16 @@ fn decode_target(ctx: &mut Ctx<'_>, node: &Node, field: &str) -> Option<Target> 
         _ => {}
     }
     Some(Target {
-        composing,
-        deploy_command,
-        deploy_files,
-        services,
-        overlay,
-        pre_build_commands: pre,
-        post_build_commands: post,
+        defaults: Effective {
+            composing,
+            deploy_command,
+            deploy_files,
+            services,
+            overlay,
+            pre_build_commands: pre,
+            post_build_commands: post,
+            env: BTreeMap::new(),
+        },
         environment_overrides: overrides,
     })
 }
@@ -461,7 +463,7 @@ mod tests {
         let (cat, diags) = parse(OK);
         assert!(diags.is_empty(), "{diags}");
         let d = cat.find("s_a_dbs").unwrap();
-        assert_eq!(d.target.deploy_command, DeployCommand::Up);
+        assert_eq!(d.target.defaults.deploy_command, DeployCommand::Up);
         let err = cat.find("s_a_db").unwrap_err();
         assert_eq!(err.to_string(), "error: deploy.json: `deployments`: unknown deployment `s_a_db`\n  help: did you mean `s_a_dbs`?");
         let e = d.for_environment(Utf8Path::new("deploy.json"), "prod").unwrap_err();

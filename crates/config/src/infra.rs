@@ -144,15 +144,21 @@ impl Infra {
     fn check_files(&self, diags: &mut Diagnostics) {
         for d in &self.catalogue.deployments {
             let field = format!("deployments.{}", d.short_name);
-            let files =
-                d.target.deploy_files.iter().chain(d.target.environment_overrides.values().flat_map(|o| o.deploy_files.iter().flatten()));
+            let files = d
+                .target
+                .defaults
+                .deploy_files
+                .iter()
+                .chain(d.target.environment_overrides.values().flat_map(|o| o.deploy_files.iter().flatten()));
             for f in files {
                 if !self.root.join(&f.path).is_file() {
                     diags.push(missing_file(&self.catalogue.file, f, &self.root, &format!("{field}.target.deployFiles")));
                 }
             }
-            if d.target.composing == Composing::Kubernetes {
-                for overlay in d.target.overlay.iter().chain(d.target.environment_overrides.values().filter_map(|o| o.overlay.as_ref())) {
+            if d.target.defaults.composing == Composing::Kubernetes {
+                for overlay in
+                    d.target.defaults.overlay.iter().chain(d.target.environment_overrides.values().filter_map(|o| o.overlay.as_ref()))
+                {
                     let dir = self.root.join(OVERLAYS_DIR).join(overlay);
                     if kustomize::find_file(&dir).is_none() {
                         diags.push(

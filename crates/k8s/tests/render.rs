@@ -3,12 +3,12 @@
 //! same objects, in the same order, with the same fields. kubectl must be installed: a missing
 //! kubectl fails these tests, it does not skip them.
 
-use std::path::Path;
 use std::process::Command;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
 use stack_k8s::render::{from_yaml, render, to_yaml};
+use stack_testkit::fixture::copy_tree;
 
 fn workspace_root() -> Utf8PathBuf {
     Utf8Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -78,25 +78,12 @@ fn check_same_as_kubectl(dir: &Utf8Path) -> Vec<Value> {
 fn infra_copy() -> (tempfile::TempDir, Utf8PathBuf) {
     let temp = tempfile::tempdir().expect("tempdir");
     let root = Utf8PathBuf::from_path_buf(temp.path().join("k8s")).expect("UTF-8 temp path");
-    copy_tree(workspace_root().join("infrastructure/k8s").as_std_path(), root.as_std_path());
+    copy_tree(workspace_root().join("infrastructure/k8s").as_std_path(), root.as_std_path()).expect("copy infrastructure/k8s");
     for overlay in ["dev", "staging", "prod"] {
         let dir = root.join("overlays").join(overlay);
         std::fs::copy(dir.join("secrets.env.example"), dir.join("secrets.env")).expect("copy secrets.env.example");
     }
     (temp, root)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
 }
 
 fn check_overlay(name: &str) -> Vec<Value> {
@@ -220,7 +207,7 @@ fn missing_secrets_env_names_it() {
     // The cloud overlays cannot render without their uncommitted secrets.env.
     let temp = tempfile::tempdir().expect("tempdir");
     let root = Utf8PathBuf::from_path_buf(temp.path().join("k8s")).expect("UTF-8 temp path");
-    copy_tree(workspace_root().join("infrastructure/k8s").as_std_path(), root.as_std_path());
+    copy_tree(workspace_root().join("infrastructure/k8s").as_std_path(), root.as_std_path()).expect("copy infrastructure/k8s");
     let message = render(&root.join("overlays/prod")).expect_err("secrets.env is missing").to_string();
     assert!(message.contains("`secrets.env` not found"), "{message}");
 }

@@ -3,12 +3,11 @@
 //! The schema tests need the `schema` feature (on in `cargo test --workspace` through `tests/`;
 //! alone: `cargo test -p stack-k8s --features schema,k8s-openapi/v1_33`).
 
-use std::path::Path;
-
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
 use stack_k8s::render::{from_yaml, render};
 use stack_k8s::validate::{Finding, LintProfile, lint};
+use stack_testkit::fixture::copy_tree;
 
 fn workspace_root() -> Utf8PathBuf {
     Utf8Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -29,25 +28,12 @@ fn summary(findings: &[Finding]) -> Vec<(String, String, String)> {
     findings.iter().map(|f| (f.object.clone(), f.path.clone(), f.message.clone())).collect()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
-}
-
 /// Every real overlay rendered from a copy of `infrastructure/k8s` (with each cloud overlay's
 /// `secrets.env.example` as its `secrets.env`): `(name, objects)`.
 fn real_overlays() -> Vec<(String, Vec<Value>)> {
     let temp = tempfile::tempdir().expect("tempdir");
     let root = Utf8PathBuf::from_path_buf(temp.path().join("k8s")).expect("UTF-8 temp path");
-    copy_tree(workspace_root().join("infrastructure/k8s").as_std_path(), root.as_std_path());
+    copy_tree(workspace_root().join("infrastructure/k8s").as_std_path(), root.as_std_path()).expect("copy infrastructure/k8s");
     let mut overlays = Vec::new();
     for name in ["minikube", "dev", "staging", "prod"] {
         let dir = root.join("overlays").join(name);

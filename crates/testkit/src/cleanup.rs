@@ -27,10 +27,18 @@ impl Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         if self.armed {
-            remove_with_cli(&self.project);
-            remove_lock_file(&self.project);
+            remove_project(&self.project);
         }
     }
+}
+
+/// Removes every container, network and volume labelled with compose project `project`, with
+/// the docker CLI, and the compose driver's lock file of the project. Synchronous, so it can
+/// run in `Drop`; failures are logged, not returned. For tests that drive a stack some other
+/// way (e.g. through `cargo xtask`) and must leave nothing behind.
+pub fn remove_project(project: &str) {
+    remove_with_cli(project);
+    remove_lock_file(project);
 }
 
 /// `docker rm -f -v` of every container labelled with `project`, then its networks and volumes.

@@ -59,9 +59,10 @@ pub(crate) fn assign_ports(model: &mut Project, selected: &[String]) -> Result<(
     Ok(())
 }
 
-/// A port the system reports free on all interfaces, never handed out twice in this process (so
-/// parallel harnesses cannot pick the same one before either has bound it).
-fn free_port(protocol: &str) -> std::io::Result<u16> {
+/// A port the system reports free on all interfaces for `protocol` (`tcp` or `udp`), never
+/// handed out twice in this process (so parallel harnesses, and tests that pick ports of their
+/// own, cannot pick the same one before either has bound it).
+pub fn free_port(protocol: &str) -> std::io::Result<u16> {
     static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     for _ in 0..64 {
         let port = match protocol {

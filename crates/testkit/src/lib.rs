@@ -39,6 +39,7 @@ pub mod bench;
 mod cleanup;
 mod endpoint;
 mod error;
+pub mod fixture;
 mod harness;
 pub mod images;
 mod isolate;
@@ -46,7 +47,9 @@ pub mod owner;
 #[cfg(feature = "probes")]
 pub mod probes;
 
+pub use cleanup::remove_project;
 pub use endpoint::{Endpoint, Scheme};
 pub use error::{Error, Result};
 pub use harness::{Builder, DEFAULT_DEPLOYMENT, DEFAULT_ENVIRONMENT, TestStack, repository_root};
+pub use isolate::free_port;
 pub use owner::remove_leftovers;

@@ -202,12 +202,104 @@ fn syntax_error(message: impl Into<String>, location: Location) -> SyntaxError {
     SyntaxError { message: message.into(), location }
 }
 
+/// What the tests of both readers (`json.rs`, `yaml.rs`) share.
+#[cfg(test)]
+mod testing {
+    use super::{Location, Node, SyntaxError, Value};
+
+    /// A one-based location.
+    pub(super) fn at(line: usize, column: usize) -> Location {
+        Location { line, column }
+    }
+
+    /// Every node of a tree with its location, in document order: the root is ``, a mapping's
+    /// value `a` (nested: `a.b`, `a[0]`), its key `a:`.
+    pub(super) fn locations(node: &Node) -> Vec<(String, Location)> {
+        fn walk(node: &Node, path: &str, out: &mut Vec<(String, Location)>) {
+            out.push((path.to_owned(), node.location));
+            match &node.value {
+                Value::Null | Value::Scalar(_) => {}
+                Value::Seq(items) => items.iter().enumerate().for_each(|(i, item)| walk(item, &format!("{path}[{i}]"), out)),
+                Value::Map(entries) => {
+                    for (key, value) in entries {
+                        let name = key.as_str().unwrap_or_default();
+                        let path = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+                        out.push((format!("{path}:"), key.location));
+                        walk(value, &path, out);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(node, "", &mut out);
+        out
+    }
+
+    /// The error `parse` gives for `text`, asserted to be at `location`.
+    pub(super) fn error_at<T: std::fmt::Debug>(
+        parse: impl Fn(&str) -> Result<T, SyntaxError>,
+        text: &str,
+        location: Location,
+    ) -> SyntaxError {
+        match parse(text) {
+            Ok(parsed) => panic!("{text:?} parsed as {parsed:?}"),
+            Err(error) => {
+                assert_eq!(error.location, location, "{text:?}: {}", error.message);
+                error
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
     use proptest::prelude::*;
+    use testing::{at, locations};
+
+    /// Every node of `text`, as `parse` reads it, is at its `expected` path and location.
+    fn check_locations(parse: fn(&str) -> Result<Node, SyntaxError>, text: &str, expected: &[(&str, Location)]) {
+        let expected: Vec<(String, Location)> = expected.iter().map(|(path, location)| ((*path).to_owned(), *location)).collect();
+        assert_eq!(locations(&parse(text).unwrap()), expected, "{text:?}");
+    }
+
+    #[test]
+    fn every_node_knows_its_one_based_location() {
+        check_locations(
+            parse_json,
+            "{\n\t\"a\": [1, -2.5e3, true, null, \"\\u00e9\\ud83d\\ude00\\/\"],\n  \"b\": {}\n}",
+            &[
+                ("", at(1, 1)),
+                ("a:", at(2, 2)),
+                ("a", at(2, 7)),
+                ("a[0]", at(2, 8)),
+                ("a[1]", at(2, 11)),
+                ("a[2]", at(2, 19)),
+                ("a[3]", at(2, 25)),
+                ("a[4]", at(2, 31)),
+                ("b:", at(3, 3)),
+                ("b", at(3, 8)),
+            ],
+        );
+        // An empty YAML value is placed at its key, and a block mapping at its first key.
+        check_locations(
+            parse_yaml,
+            "a: 1\nb:\n  - x\n  - 'y'\nc:\n",
+            &[
+                ("", at(1, 1)),
+                ("a:", at(1, 1)),
+                ("a", at(1, 4)),
+                ("b:", at(2, 1)),
+                ("b", at(3, 3)),
+                ("b[0]", at(3, 5)),
+                ("b[1]", at(4, 5)),
+                ("c:", at(5, 1)),
+                ("c", at(5, 1)),
+            ],
+        );
+    }
 
     /// Converts a tree back to JSON the way a typed reader would see it.
     fn to_json(node: &Node) -> serde_json::Value {
