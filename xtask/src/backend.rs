@@ -12,8 +12,8 @@ use crate::output::note;
 /// Runs `$body` (compiled into `full` builds only) in a `full` build; re-runs xtask with
 /// `--features full` otherwise. The one gate of every command that needs the backends.
 macro_rules! in_full_build {
-    ($what:expr, $body:expr) => {{
-        if let Some(code) = crate::backend::ensure_full($what)? {
+    ($cx:expr, $body:expr) => {{
+        if let Some(code) = crate::backend::ensure_full(&$cx.command)? {
             return Ok(code);
         }
         #[cfg(feature = "full")]
@@ -22,7 +22,7 @@ macro_rules! in_full_build {
         }
         #[cfg(not(feature = "full"))]
         {
-            anyhow::bail!("`{}` needs the full build", $what)
+            anyhow::bail!("`{}` needs the full build", $cx.command)
         }
     }};
 }
@@ -78,8 +78,12 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
 }
 
+/// Whether `error` is (or was caused by) an interruption (Ctrl-C).
+pub fn interrupted(error: &anyhow::Error) -> bool {
+    error.chain().any(|c| matches!(c.downcast_ref::<stack_compose::Error>(), Some(stack_compose::Error::Interrupted { .. })))
+}
+
 /// Runs `fut` on a fresh runtime; Ctrl-C ends it as an interruption (exit 130).
-#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub fn block_on<T>(doing: &str, fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     runtime()?.block_on(async {
         tokio::select! {

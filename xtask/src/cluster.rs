@@ -1,188 +1,148 @@
 //! The cluster commands of `cargo xtask k8s` (diff, apply, status, scale, logs, port-forward,
 //! rollback, delete): flags into a [`stack_k8s::cluster::session::Session`] call, its report
-//! printed. The live-cluster client is part of the `full` build only.
+//! printed. The live-cluster client is part of the `full` build only (gated in `main`).
 
-// Without `full` the bodies are not compiled, only the re-run through cargo.
-#![cfg_attr(not(feature = "full"), allow(unused_variables))]
-
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use stack_k8s::cluster::Diffs;
+use stack_k8s::cluster::forward::parse_ports;
+use stack_k8s::cluster::logs::Follow;
+use stack_k8s::cluster::session::{self, Conflicts, Forward, Mode, OnFailure, Prune, Session};
+use stack_k8s::overlay::Purpose;
 
 use crate::Context;
-use crate::backend::in_full_build;
-use crate::flags::{Apply, Delete, K8sLogs, PortForward, Rollback, Scale, Target};
+use crate::backend::block_on;
+use crate::flags::{Apply, Delete, K8s, K8sLogs, PortForward, Rollback, Scale, Target};
+use crate::output::note;
 
-pub fn apply(cx: &Context, args: &Apply) -> anyhow::Result<ExitCode> {
-    in_full_build!("k8s apply", live::apply(cx, args))
-}
-
-/// `k8s diff`: exit 0 no change, 1 changes, 2 error (as kubectl diff).
-pub fn diff(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
-    in_full_build!("k8s diff", live::diff(cx, args))
-}
-
-pub fn status(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
-    in_full_build!("k8s status", live::status(cx, args))
-}
-
-pub fn scale(cx: &Context, args: &Scale) -> anyhow::Result<ExitCode> {
-    in_full_build!("k8s scale", live::scale(cx, args))
-}
-
-pub fn logs(cx: &Context, args: &K8sLogs) -> anyhow::Result<ExitCode> {
-    in_full_build!("k8s logs", live::logs(cx, args))
-}
-
-/// Runs until interrupted, reconnecting to a new pod when one is replaced.
-pub fn port_forward(cx: &Context, args: &PortForward) -> anyhow::Result<ExitCode> {
-    in_full_build!("k8s port-forward", live::port_forward(cx, args))
-}
-
-pub fn rollback(cx: &Context, args: &Rollback) -> anyhow::Result<ExitCode> {
-    in_full_build!("k8s rollback", live::rollback(cx, args))
-}
-
-pub fn delete(cx: &Context, args: &Delete) -> anyhow::Result<ExitCode> {
-    in_full_build!("k8s delete", live::delete(cx, args))
-}
-
-#[cfg(feature = "full")]
-mod live {
-    use std::io::IsTerminal as _;
-    use std::net::SocketAddr;
-    use std::process::ExitCode;
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use anyhow::{Context as _, bail};
-    use stack_k8s::cluster::Diffs;
-    use stack_k8s::cluster::forward::parse_ports;
-    use stack_k8s::cluster::logs::Follow;
-    use stack_k8s::cluster::session::{self, Conflicts, Forward, Mode, OnFailure, Prune, Session};
-    use stack_k8s::overlay::Purpose;
-
-    use crate::Context;
-    use crate::backend::block_on;
-    use crate::flags::{Apply, Delete, K8sLogs, PortForward, Rollback, Scale, Target};
-    use crate::output::note;
-
-    /// Opens the session of `target`. The one place where `--dry-run` becomes the session's
-    /// mode: the session's changing operations honour it (and the wrong-cluster guard) themselves.
-    async fn session(cx: &Context, target: &Target, purpose: Purpose) -> anyhow::Result<Session> {
-        let (session, notes) = Session::for_overlay(&cx.load()?, &cx.k8s_target(target), purpose, cx.mode()).await?;
-        notes.iter().for_each(|n| cx.progress(n));
-        Ok(session)
+pub fn run(cx: &Context, action: K8s) -> anyhow::Result<ExitCode> {
+    match action {
+        K8s::Diff(args) => diff(cx, &args),
+        K8s::Apply(args) => apply(cx, &args),
+        K8s::Status(args) => status(cx, &args),
+        K8s::Scale(args) => scale(cx, &args),
+        K8s::Logs(args) => logs(cx, &args),
+        K8s::PortForward(args) => port_forward(cx, &args),
+        K8s::Rollback(args) => rollback(cx, &args),
+        K8s::Delete(args) => delete(cx, &args),
+        K8s::Render(_) | K8s::Validate(_) => anyhow::bail!("`k8s {}` is not a cluster command", cx.command),
     }
+}
 
-    fn wait_for(cx: &Context, no_wait: bool) -> Option<Duration> {
-        (!no_wait).then(|| Duration::from_secs(cx.wait_timeout))
-    }
+/// Opens the session of `target`. The one place where `--dry-run` becomes the session's
+/// mode: the session's changing operations honour it (and the wrong-cluster guard) themselves.
+async fn session(cx: &Context, target: &Target, purpose: Purpose) -> anyhow::Result<Session> {
+    let (session, notes) = Session::for_overlay(&cx.load()?, &cx.k8s_target(target), purpose, cx.mode()).await?;
+    notes.iter().for_each(|n| cx.progress(n));
+    Ok(session)
+}
 
-    pub fn apply(cx: &Context, args: &Apply) -> anyhow::Result<ExitCode> {
-        let options = session::Apply {
-            conflicts: if args.force_conflicts { Conflicts::Force } else { Conflicts::Refuse },
-            prune: if args.no_prune { Prune::Keep } else { Prune::Delete },
-            wait: wait_for(cx, args.no_wait),
-            on_failure: if args.rollback_on_failure { OnFailure::RollBack } else { OnFailure::Stay },
-        };
-        crate::output::apply_overlay(cx, &cx.k8s_target(&args.target), &options)
-    }
+fn wait_for(cx: &Context, no_wait: bool) -> Option<Duration> {
+    (!no_wait).then(|| Duration::from_secs(cx.wait_timeout))
+}
 
-    pub fn diff(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
-        let result = block_on("diffing the overlay", async {
-            let s = session(cx, args, Purpose::Apply).await?;
-            cx.progress(&s.connected());
-            let diffs = Diffs(s.diff(Prune::Delete).await?);
-            cx.out.print(&diffs)?;
-            cx.progress(&format!("{} objects would change", diffs.0.len()));
-            Ok(if diffs.0.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+fn apply(cx: &Context, args: &Apply) -> anyhow::Result<ExitCode> {
+    let options = session::Apply {
+        conflicts: if args.force_conflicts { Conflicts::Force } else { Conflicts::Refuse },
+        prune: if args.no_prune { Prune::Keep } else { Prune::Delete },
+        wait: wait_for(cx, args.no_wait),
+        on_failure: if args.rollback_on_failure { OnFailure::RollBack } else { OnFailure::Stay },
+    };
+    crate::output::apply_overlay(cx, &cx.k8s_target(&args.target), &options)
+}
+
+fn diff(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
+    let result = block_on("diffing the overlay", async {
+        let s = session(cx, args, Purpose::Apply).await?;
+        cx.progress(&s.connected());
+        let diffs = Diffs(s.diff(Prune::Delete).await?);
+        cx.out.print(&diffs)?;
+        cx.progress(&format!("{} objects would change", diffs.0.len()));
+        Ok(if diffs.0.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    });
+    result.or_else(|e| {
+        if crate::backend::interrupted(&e) {
+            return Err(e);
+        }
+        note(&format!("error: {e:#}"));
+        Ok(ExitCode::from(2))
+    })
+}
+
+fn status(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
+    block_on("reading the status", async {
+        cx.out.print(&session(cx, args, Purpose::Inspect).await?.status().await?)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn scale(cx: &Context, args: &Scale) -> anyhow::Result<ExitCode> {
+    block_on("scaling", async {
+        let s = session(cx, &args.target, Purpose::Inspect).await?;
+        cx.out.print(&s.scale(&args.workload, args.replicas, wait_for(cx, args.no_wait), &mut cx.events()).await?)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn rollback(cx: &Context, args: &Rollback) -> anyhow::Result<ExitCode> {
+    block_on("rolling back", async {
+        let s = session(cx, &args.target, Purpose::Inspect).await?;
+        cx.out.print(&s.rollback(&args.workload, args.to_revision, wait_for(cx, args.no_wait), &mut cx.events()).await?)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn logs(cx: &Context, args: &K8sLogs) -> anyhow::Result<ExitCode> {
+    block_on("streaming logs", async {
+        let s = session(cx, &args.target, Purpose::Inspect).await?;
+        let follow = if args.follow { Follow::Yes } else { Follow::No };
+        s.logs(&args.workload, follow, args.tail, &mut |line| drop(cx.out.text(&line))).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn port_forward(cx: &Context, args: &PortForward) -> anyhow::Result<ExitCode> {
+    let (local, remote) = parse_ports(&args.ports)?;
+    let address: std::net::IpAddr = args
+        .address
+        .parse()
+        .with_context(|| format!("invalid --address `{}`\n  help: give an IP address such as 127.0.0.1", args.address))?;
+    let forward = Forward { local: SocketAddr::new(address, local), service: args.service.clone(), remote };
+    block_on("port-forwarding", async {
+        let s = session(cx, &args.target, Purpose::Inspect).await?;
+        let verbose = cx.verbose;
+        let events = Arc::new(move |line: &str| {
+            if verbose || line.contains("failed") {
+                note(line);
+            }
         });
-        result.or_else(|e| {
-            if matches!(e.downcast_ref::<stack_compose::Error>(), Some(stack_compose::Error::Interrupted { .. })) {
-                return Err(e);
-            }
-            note(&format!("error: {e:#}"));
-            Ok(ExitCode::from(2))
-        })
-    }
+        // stdout: the line scripts wait for; it names the bound port (LOCAL 0 picks one).
+        let mut ready = |bound: SocketAddr| {
+            let line = format!("Forwarding from {bound} -> {}:{remote} (namespace {}); Ctrl-C stops", args.service, s.namespace());
+            drop(cx.out.text(&line));
+        };
+        s.port_forward(&forward, &mut ready, events).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
 
-    pub fn status(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
-        block_on("reading the status", async {
-            cx.out.print(&session(cx, args, Purpose::Inspect).await?.status().await?)?;
-            Ok(ExitCode::SUCCESS)
-        })
-    }
-
-    pub fn scale(cx: &Context, args: &Scale) -> anyhow::Result<ExitCode> {
-        block_on("scaling", async {
-            let s = session(cx, &args.target, Purpose::Inspect).await?;
-            cx.out.print(&s.scale(&args.workload, args.replicas, wait_for(cx, args.no_wait), &mut cx.events()).await?)?;
-            Ok(ExitCode::SUCCESS)
-        })
-    }
-
-    pub fn rollback(cx: &Context, args: &Rollback) -> anyhow::Result<ExitCode> {
-        block_on("rolling back", async {
-            let s = session(cx, &args.target, Purpose::Inspect).await?;
-            cx.out.print(&s.rollback(&args.workload, args.to_revision, wait_for(cx, args.no_wait), &mut cx.events()).await?)?;
-            Ok(ExitCode::SUCCESS)
-        })
-    }
-
-    pub fn logs(cx: &Context, args: &K8sLogs) -> anyhow::Result<ExitCode> {
-        block_on("streaming logs", async {
-            let s = session(cx, &args.target, Purpose::Inspect).await?;
-            let follow = if args.follow { Follow::Yes } else { Follow::No };
-            s.logs(&args.workload, follow, args.tail, &mut |line| drop(cx.out.text(&line))).await?;
-            Ok(ExitCode::SUCCESS)
-        })
-    }
-
-    pub fn port_forward(cx: &Context, args: &PortForward) -> anyhow::Result<ExitCode> {
-        let (local, remote) = parse_ports(&args.ports)?;
-        let address: std::net::IpAddr = args
-            .address
-            .parse()
-            .with_context(|| format!("invalid --address `{}`\n  help: give an IP address such as 127.0.0.1", args.address))?;
-        let forward = Forward { local: SocketAddr::new(address, local), service: args.service.clone(), remote };
-        block_on("port-forwarding", async {
-            let s = session(cx, &args.target, Purpose::Inspect).await?;
-            let verbose = cx.verbose;
-            let events = Arc::new(move |line: &str| {
-                if verbose || line.contains("failed") {
-                    note(line);
-                }
-            });
-            // stdout: the line scripts wait for; it names the bound port (LOCAL 0 picks one).
-            let mut ready = |bound: SocketAddr| {
-                let line = format!("Forwarding from {bound} -> {}:{remote} (namespace {}); Ctrl-C stops", args.service, s.namespace());
-                drop(cx.out.text(&line));
-            };
-            s.port_forward(&forward, &mut ready, events).await?;
-            Ok(ExitCode::SUCCESS)
-        })
-    }
-
-    pub fn delete(cx: &Context, args: &Delete) -> anyhow::Result<ExitCode> {
-        block_on("deleting", async {
-            let s = session(cx, &args.target, Purpose::Inspect).await?;
-            let context = s.info().context.clone().unwrap_or_else(|| "(none)".to_owned());
-            // A dry run changes nothing, so it needs no confirmation.
-            if !args.yes && s.mode() == Mode::Change {
-                if !std::io::stdin().is_terminal() {
-                    bail!("refusing to delete namespace {} on context {context} without confirmation\n  help: pass --yes", s.namespace());
-                }
-                note(&format!("delete namespace {} and everything in it on context {context}? [y/N] ", s.namespace()));
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer).context("reading the answer")?;
-                if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                    bail!("not deleted");
-                }
-            }
-            if s.mode() == Mode::Change {
-                cx.progress(&format!("deleting namespace {} (waits until it is gone, up to {}s)", s.namespace(), cx.wait_timeout));
-            }
-            cx.out.print(&s.delete(Duration::from_secs(cx.wait_timeout)).await?)?;
-            Ok(ExitCode::SUCCESS)
-        })
-    }
+fn delete(cx: &Context, args: &Delete) -> anyhow::Result<ExitCode> {
+    block_on("deleting", async {
+        let s = session(cx, &args.target, Purpose::Inspect).await?;
+        let context = s.info().context.clone().unwrap_or_else(|| "(none)".to_owned());
+        // A dry run changes nothing, so it needs no confirmation.
+        if !args.yes && s.mode() == Mode::Change {
+            let question = format!("delete namespace {} and everything in it on context {context}? [y/N] ", s.namespace());
+            crate::output::confirm(&question, &["y", "Y", "yes"])?;
+        }
+        if s.mode() == Mode::Change {
+            cx.progress(&format!("deleting namespace {} (waits until it is gone, up to {}s)", s.namespace(), cx.wait_timeout));
+        }
+        cx.out.print(&s.delete(Duration::from_secs(cx.wait_timeout)).await?)?;
+        Ok(ExitCode::SUCCESS)
+    })
 }

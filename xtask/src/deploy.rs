@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
-use serde::Serialize;
 use stack_compose::entry::{self, Orphans, Volumes};
 use stack_compose::{EngineOptions, Plan};
 use stack_config::Infra;
@@ -31,19 +30,11 @@ pub struct RunFlags {
     pub orphans: Orphans,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Entry<'a> {
-    short_name: &'a str,
-    name: &'a str,
-    description: &'a str,
-    environments: &'a [String],
-}
-
 pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
     let infra = cx.load()?;
     if args.list {
-        return list(cx, &infra);
+        cx.out.print(&infra.catalogue.listing())?;
+        return Ok(ExitCode::SUCCESS);
     }
     let (env, short_name) = match (args.environment, args.short_name) {
         (Some(env), Some(short)) => (env, short),
@@ -92,8 +83,7 @@ fn docker(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags) -> 
 /// (so the wrong-cluster guard applies), then its post-commands. Naming a `d_` entry is the
 /// delete's confirmation.
 fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Result<ExitCode> {
-    let what = format!("deploy {} {}", resolved.environment.name, resolved.deployment.short_name);
-    in_full_build!(&what, live::kubernetes(cx, infra, resolved))
+    in_full_build!(cx, live::kubernetes(cx, infra, resolved))
 }
 
 #[cfg(feature = "full")]
@@ -141,15 +131,7 @@ pub fn reset(cx: &Context, yes: bool) -> anyhow::Result<ExitCode> {
             resolved.services.join(", "),
             resolved.project_name
         );
-        if !std::io::stdin().is_terminal() {
-            bail!("{what}\n  help: not a terminal, so nothing to ask: pass --yes to confirm");
-        }
-        note(&format!("{what}\nType `yes` to continue: "));
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            bail!("cancelled: nothing was changed");
-        }
+        crate::output::confirm(&format!("{what}\nType `yes` to continue: "), &["yes"])?;
     }
     execute(cx, &infra, &cx.env, "d_a_dbs", RunFlags { volumes: Volumes::Remove, orphans: Orphans::Keep })
 }
@@ -185,22 +167,4 @@ fn choose(what: &str, items: &[String]) -> anyhow::Result<usize> {
             _ => note(&format!("`{}` is not a number between 1 and {}", answer.trim(), items.len())),
         }
     }
-}
-
-fn list(cx: &Context, infra: &Infra) -> anyhow::Result<ExitCode> {
-    let entries: Vec<Entry<'_>> = infra
-        .catalogue
-        .deployments
-        .iter()
-        .map(|d| Entry { short_name: &d.short_name, name: &d.name, description: &d.description, environments: &d.environments })
-        .collect();
-    if cx.out.is_json() {
-        cx.out.json(&entries)?;
-    } else {
-        let width = entries.iter().map(|e| e.short_name.len()).max().unwrap_or(0);
-        for e in &entries {
-            cx.out.text(&format!("{:width$}  {} [{}]", e.short_name, e.name, e.environments.join(", ")))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,26 +1,31 @@
 //! `cargo xtask`: parses flags and dispatches to one module per command group.
 
 mod backend;
+#[cfg(feature = "full")]
 mod cloud;
+#[cfg(feature = "full")]
 mod cluster;
 mod config;
 mod deploy;
 mod flags;
+#[cfg(feature = "full")]
 mod health;
 mod k8s;
 mod local;
 mod minikube;
 mod output;
 mod terraform;
+#[cfg(feature = "full")]
 mod validate;
 
 use std::process::ExitCode;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use stack_config::infra::LoadOptions;
 
-use crate::flags::{Command, Db, Services, Xtask};
+use crate::backend::in_full_build;
+use crate::flags::{Cloud, Command, Db, K8s, Services, Xtask};
 use crate::output::{Out, note};
 
 /// What every command needs besides its own flags.
@@ -33,6 +38,8 @@ pub struct Context {
     pub quiet: bool,
     pub verbose: bool,
     pub wait_timeout: u64,
+    /// The subcommand words (`k8s apply`), for messages.
+    pub command: String,
 }
 
 impl Context {
@@ -76,9 +83,12 @@ impl Context {
 }
 
 fn main() -> ExitCode {
-    let flags = Xtask::parse();
+    let matches = Xtask::command().get_matches();
+    // `k8s apply`: the subcommand words, for messages.
+    let words: Vec<&str> = std::iter::successors(matches.subcommand(), |(_, m)| m.subcommand()).map(|(name, _)| name).collect();
+    let flags = Xtask::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(flags.global.verbose, flags.global.quiet);
-    match run(flags) {
+    match run(flags, words.join(" ")) {
         Ok(code) => code,
         Err(e) => {
             // Config errors are already rendered as `error: file:line:col: ...` lines.
@@ -88,7 +98,7 @@ fn main() -> ExitCode {
                 note(&format!("  help: {help}"));
             }
             // 130 = 128 + SIGINT, as shells report an interrupted command.
-            if e.chain().any(|c| matches!(c.downcast_ref::<stack_compose::Error>(), Some(stack_compose::Error::Interrupted { .. }))) {
+            if backend::interrupted(&e) {
                 return ExitCode::from(130);
             }
             ExitCode::FAILURE
@@ -96,7 +106,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
+// Without `full` the gated commands' flags are not used, only the re-run through cargo.
+#[cfg_attr(not(feature = "full"), allow(unused_variables))]
+fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
     let g = flags.global;
     let cx = Context {
         infra: g.infra.unwrap_or_else(default_infra),
@@ -106,6 +118,7 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         quiet: g.quiet,
         verbose: g.verbose > 0,
         wait_timeout: g.wait_timeout,
+        command,
     };
     let none = deploy::RunFlags::default();
     match flags.command {
@@ -128,31 +141,14 @@ fn run(flags: Xtask) -> anyhow::Result<ExitCode> {
         Command::Logs(l) => local::logs(&cx, None, &l.services, l.follow, &l.tail),
         Command::TestImages => local::test_images(&cx),
         Command::Bench { what: flags::Bench::Compose { runs } } => local::bench_compose(&cx, runs),
-        Command::Health(args) => health::run(&cx, args),
+        Command::Health(args) => in_full_build!(cx, health::run(&cx, args)),
         Command::Minikube { action } => minikube::run(&cx, action),
-        Command::K8s { action } => match action {
-            flags::K8s::Render(args) => k8s::render(&cx, args),
-            flags::K8s::Validate(args) => validate::run(&cx, &args),
-            flags::K8s::Diff(args) => cluster::diff(&cx, &args),
-            flags::K8s::Apply(args) => cluster::apply(&cx, &args),
-            flags::K8s::Status(args) => cluster::status(&cx, &args),
-            flags::K8s::Scale(args) => cluster::scale(&cx, &args),
-            flags::K8s::Logs(args) => cluster::logs(&cx, &args),
-            flags::K8s::PortForward(args) => cluster::port_forward(&cx, &args),
-            flags::K8s::Rollback(args) => cluster::rollback(&cx, &args),
-            flags::K8s::Delete(args) => cluster::delete(&cx, &args),
-        },
-        Command::Cloud { action: flags::Cloud::Lint } => config::lint_terraform(&cx),
-        Command::Cloud { action: flags::Cloud::Status { wait } } => cloud::status(&cx, wait),
-        Command::Cloud { action: flags::Cloud::Kubeconfig { kubeconfig, alias } } => {
-            cloud::kubeconfig(&cx, kubeconfig.as_deref(), alias.as_deref())
-        }
-        Command::Cloud { action: flags::Cloud::Token { cluster, region } } => cloud::token(&cx, &cluster, region.as_deref()),
-        Command::Cloud { action: flags::Cloud::Plan } => terraform::run(&cx, terraform::Action::Plan),
-        Command::Cloud { action: flags::Cloud::Apply { yes } } => terraform::run(&cx, terraform::Action::Apply { yes }),
-        Command::Cloud { action: flags::Cloud::Destroy { yes, allow_prod_destroy } } => {
-            terraform::run(&cx, terraform::Action::Destroy { yes, allow_prod_destroy })
-        }
+        Command::K8s { action: K8s::Render(args) } => k8s::render(&cx, args),
+        Command::K8s { action: K8s::Validate(args) } => in_full_build!(cx, validate::run(&cx, &args)),
+        Command::K8s { action } => in_full_build!(cx, cluster::run(&cx, action)),
+        Command::Cloud { action: Cloud::Lint } => config::lint_terraform(&cx),
+        Command::Cloud { action: action @ (Cloud::Plan | Cloud::Apply { .. } | Cloud::Destroy { .. }) } => terraform::run(&cx, action),
+        Command::Cloud { action } => in_full_build!(cx, cloud::run(&cx, action)),
     }
 }
 

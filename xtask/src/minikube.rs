@@ -3,9 +3,9 @@
 //! host: processes, the compose driver (images, databases) and the cluster session.
 
 // Without `full` the cluster parts of the host are not compiled, only the re-run through cargo.
-#![cfg_attr(not(feature = "full"), allow(unused_variables))]
+#![cfg_attr(not(feature = "full"), allow(unused_variables, unused_imports))]
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -15,8 +15,7 @@ use stack_config::Infra;
 use stack_config::environment::Minikube as Settings;
 use stack_config::infra::Resolved;
 use stack_k8s::minikube::run::{self as exec, Finished, Host, HostError, Output, Summary};
-use stack_k8s::minikube::{Action, CatalogueRun, DockerEnv, OverlaySummary, Plan, PlanInputs, Step, Tool};
-use stack_process::{self as process, Deliver};
+use stack_k8s::minikube::{DockerEnv, OverlaySummary, Plan, PlanInputs, Step, Tool};
 
 use crate::Context;
 use crate::backend::in_full_build;
@@ -51,7 +50,7 @@ pub fn run(cx: &Context, action: Minikube) -> anyhow::Result<ExitCode> {
         Minikube::Up(_) => {
             // A missing tool fails before anything changes (and before the rebuild with the backends).
             host.find(Tool::Minikube).and_then(|_| host.find(Tool::Kubectl)).map_err(anyhow::Error::from_boxed)?;
-            in_full_build!("minikube up", {
+            in_full_build!(cx, {
                 let summary = exec::up(&plan, &settings.overlay, &mut host)?;
                 finish(cx, &summary, &settings)
             })
@@ -83,25 +82,9 @@ fn status(cx: &Context, plan: &Plan, settings: &Settings, host: &mut Xtask<'_>) 
     let running = state.running();
     // The workloads need the Kubernetes backend: re-run there before printing anything.
     if running && !cx.out.is_json() {
-        in_full_build!("minikube status", ());
+        in_full_build!(cx, ());
     }
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Report<'a> {
-        profile: &'a str,
-        running: bool,
-        #[serde(flatten)]
-        state: &'a stack_k8s::minikube::Status,
-    }
-    if cx.out.is_json() {
-        cx.out.json(&Report { profile: &settings.profile, running, state: &state })?;
-    } else {
-        let rows = vec![
-            ["PROFILE", "HOST", "KUBELET", "APISERVER", "KUBECONFIG"].map(str::to_owned).to_vec(),
-            vec![settings.profile.clone(), state.host.clone(), state.kubelet.clone(), state.apiserver.clone(), state.kubeconfig.clone()],
-        ];
-        cx.out.text(&crate::output::table(&rows))?;
-    }
+    cx.out.print(&stack_k8s::minikube::StatusReport::new(&settings.profile, state))?;
     if !running {
         cx.progress(&format!("note: profile {} is not running: `cargo xtask minikube up` starts it", settings.profile));
         return Ok(ExitCode::FAILURE);
@@ -113,7 +96,7 @@ fn status(cx: &Context, plan: &Plan, settings: &Settings, host: &mut Xtask<'_>) 
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    in_full_build!("minikube status", live::workloads(cx, settings))
+    in_full_build!(cx, live::workloads(cx, settings))
 }
 
 /// The plan's inputs: the images the build produces and the rendered overlay (native renderer,
@@ -126,26 +109,15 @@ fn inputs(
     databases: &Resolved,
     port_forward: bool,
 ) -> anyhow::Result<PlanInputs> {
-    let built_images = build
-        .compose
-        .as_ref()
-        .map(|p| {
-            build
-                .services
-                .iter()
-                .filter_map(|s| p.services.get(s))
-                .map(|svc| stack_compose::plan::image_name(&build.project_name, svc))
-                .collect()
-        })
-        .unwrap_or_default();
+    let project = build.compose.as_ref().context("the build deployment has no compose project")?;
+    let built_images =
+        build.services.iter().filter_map(|s| project.services.get(s)).map(|svc| stack_compose::plan::image_name(&build.project_name, svc));
     let prepared = stack_k8s::overlay::prepare(infra, &settings.overlay, stack_k8s::overlay::Purpose::Inspect)?;
-    let objects = stack_k8s::render::render(&prepared.dir)?;
-    let catalogue = |r: &Resolved| CatalogueRun { short_name: r.deployment.short_name.clone(), services: r.services.clone() };
     Ok(PlanInputs {
-        overlay: OverlaySummary::from_objects(&objects),
-        build: catalogue(build),
-        built_images,
-        databases: catalogue(databases),
+        overlay: OverlaySummary::from_objects(&stack_k8s::render::render(&prepared.dir)?),
+        build: build.into(),
+        built_images: built_images.collect(),
+        databases: databases.into(),
         wait_timeout_secs: cx.wait_timeout,
         port_forward,
     })
@@ -174,31 +146,12 @@ impl Xtask<'_> {
 
 impl Host for Xtask<'_> {
     fn find(&mut self, tool: Tool) -> Result<String, HostError> {
-        let path = which::which(tool.name()).map_err(|_| {
-            format!("{} is not installed (looked on PATH); nothing was changed\n  help: {}", tool.name(), tool.install_hint())
-        })?;
-        Ok(path.display().to_string())
+        exec::find_on_path(tool)
     }
 
     fn exec(&mut self, argv: &[String], output: Output, ok: &[i32]) -> Result<Finished, HostError> {
-        let (program, args) = argv.split_first().ok_or("an empty command")?;
-        let path = which::which(program).map_err(|_| format!("{program} is not installed (looked on PATH)"))?;
-        let mut command = Command::new(path);
-        command.args(args);
-        let deliver = match (output, self.cx.quiet) {
-            (Output::Quiet, _) | (_, true) => Deliver::Nothing,
-            (Output::Capture, false) => Deliver::Stderr,
-            (Output::Stream, false) => Deliver::All,
-        };
-        let options = process::Options {
-            display: Some(process::shell_line(argv)),
-            success: ok.to_vec(),
-            capture_stdout: output != Output::Stream,
-            deliver,
-            ..process::Options::default()
-        };
-        let done = process::run(command, &options, &mut |_, line| note(&format!("    {line}")))?;
-        Ok(Finished { code: done.code, stdout: done.stdout })
+        let quiet = if self.cx.quiet { Output::Quiet } else { output };
+        exec::run_process(argv, quiet, ok, &mut |line| note(&format!("    {line}")))
     }
 
     fn build_images(&mut self, docker: &DockerEnv) -> Result<(), HostError> {
@@ -210,40 +163,25 @@ impl Host for Xtask<'_> {
         self.entry(&self.databases, &EngineOptions::from_env(&|k| std::env::var(k).ok()))
     }
 
+    // Without `full`, the trait's defaults refuse: `minikube up` runs in the full build.
+    #[cfg(feature = "full")]
     fn apply(&mut self) -> Result<(), HostError> {
-        in_host!(live::apply(self.cx, self.settings))
+        Ok(live::apply(self.cx, self.settings)?)
     }
 
+    #[cfg(feature = "full")]
     fn port_forward(&mut self, summary: &Summary) -> Result<(), HostError> {
-        in_host!(live::port_forward(self.cx, self.settings, summary))
+        Ok(live::port_forward(self.cx, self.settings, summary)?)
     }
 
     fn announce(&mut self, step: &Step) {
-        self.cx.progress(&format!("==> [{}] {}", step.id, step.description));
-        if let Action::Exec(argv) = &step.action {
-            self.cx.progress(&format!("    $ {}", process::shell_line(argv)));
-        }
+        self.cx.progress(&step.announcement());
     }
 
     fn detail(&mut self, text: &str) {
         self.cx.progress(&format!("    {text}"));
     }
 }
-
-/// The cluster parts of the host exist in the `full` build, which `minikube up` runs in.
-macro_rules! in_host {
-    ($body:expr) => {{
-        #[cfg(feature = "full")]
-        {
-            $body.map_err(Into::into)
-        }
-        #[cfg(not(feature = "full"))]
-        {
-            Err("the cluster steps need the full build".into())
-        }
-    }};
-}
-use in_host;
 
 #[cfg(feature = "full")]
 mod live {

@@ -90,12 +90,24 @@ impl stack_compose::entry::Sink for Lines<'_> {
     }
 }
 
+/// Asks `question` on the terminal; an answer other than one of `accepted` (or no terminal to
+/// ask on) is an error saying nothing was changed.
+pub fn confirm(question: &str, accepted: &[&str]) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("{question}\n  help: not a terminal, so nothing to ask: pass --yes to confirm");
+    }
+    note(question);
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    anyhow::ensure!(accepted.contains(&answer.trim()), "cancelled: nothing was changed");
+    Ok(())
+}
+
 /// A line on stderr (notes, warnings, progress).
 pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
-
-pub use stack_config::table::table;
 
 /// `k8s apply` of `target` (also run by `deploy` and `minikube up`): the library's one call, its
 /// progress on stderr, its report printed; a failed rollout is an error after the report.

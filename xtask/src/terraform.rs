@@ -8,26 +8,19 @@ use stack_cloud::terraform::Options;
 use stack_cloud::terraform::action::{self, Confirm, DryRunNote};
 
 use crate::Context;
+use crate::flags::Cloud;
 use crate::output::note;
 
-/// What the operator asked for, with its flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Plan,
-    Apply { yes: bool },
-    Destroy { yes: bool, allow_prod_destroy: bool },
-}
-
-/// Runs `action` in the environment `cx.env` of `<infra>/terraform`.
-pub fn run(cx: &Context, action: Action) -> anyhow::Result<ExitCode> {
+/// Runs `cloud plan|apply|destroy` in the environment `cx.env` of `<infra>/terraform`.
+pub fn run(cx: &Context, action: Cloud) -> anyhow::Result<ExitCode> {
     let mut terraform = Options::new(cx.infra.join("terraform").as_std_path(), &cx.env);
     let (action, yes) = match action {
-        Action::Plan => (action::Action::Plan, false),
-        Action::Apply { yes } => (action::Action::Apply, yes),
-        Action::Destroy { yes, allow_prod_destroy } => {
+        Cloud::Apply { yes } => (action::Action::Apply, yes),
+        Cloud::Destroy { yes, allow_prod_destroy } => {
             terraform.allow_prod_destroy = allow_prod_destroy;
             (action::Action::Destroy, yes)
         }
+        _ => (action::Action::Plan, false),
     };
     let confirm = if yes {
         Confirm::Yes
@@ -43,7 +36,8 @@ pub fn run(cx: &Context, action: Action) -> anyhow::Result<ExitCode> {
             let flag = if matches!(n, DryRunNote::ProdDestroyRefused { .. }) { " (--allow-prod-destroy)" } else { "" };
             note(&format!("note: {n}{flag}"));
         }
-        return print(cx, &plan);
+        cx.out.print(&plan)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let report = action::run(
         &options,
@@ -59,15 +53,6 @@ pub fn run(cx: &Context, action: Action) -> anyhow::Result<ExitCode> {
             Ok(question.accepts(&answer))
         },
     )?;
-    print(cx, &report)
-}
-
-/// The result on stdout, as JSON or as its human text.
-fn print(cx: &Context, result: &(impl serde::Serialize + std::fmt::Display)) -> anyhow::Result<ExitCode> {
-    if cx.out.is_json() {
-        cx.out.json(result)?
-    } else {
-        cx.out.text(&result.to_string())?
-    }
+    cx.out.print(&report)?;
     Ok(ExitCode::SUCCESS)
 }

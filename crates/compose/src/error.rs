@@ -56,6 +56,9 @@ pub enum Error {
     /// An unknown service was asked for.
     #[error("unknown service `{0}`")]
     UnknownService(String),
+    /// No container of the project matches what was asked for.
+    #[error("no containers of project {project} match")]
+    NoContainers { project: String },
     /// A pre- or post-command of a catalogue entry failed.
     #[error(transparent)]
     Hook(#[from] crate::hooks::HookFailed),

@@ -16,6 +16,47 @@ pub struct Catalogue {
     pub deployments: Vec<Deployment>,
 }
 
+/// The catalogue as a listing: short name, name, description and environments of each entry.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Listing<'a>(pub Vec<ListingEntry<'a>>);
+
+/// One entry of a [`Listing`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingEntry<'a> {
+    pub short_name: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub environments: &'a [String],
+}
+
+impl Catalogue {
+    /// Every entry, in the catalogue's order.
+    pub fn listing(&self) -> Listing<'_> {
+        Listing(
+            self.deployments
+                .iter()
+                .map(|d| ListingEntry {
+                    short_name: &d.short_name,
+                    name: &d.name,
+                    description: &d.description,
+                    environments: &d.environments,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl std::fmt::Display for Listing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let width = self.0.iter().map(|e| e.short_name.len()).max().unwrap_or(0);
+        let lines: Vec<String> =
+            self.0.iter().map(|e| format!("{:width$}  {} [{}]", e.short_name, e.name, e.environments.join(", "))).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
 /// One named deployment, addressed by its short name.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deployment {

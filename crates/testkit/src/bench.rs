@@ -45,6 +45,50 @@ pub struct BenchReport {
     pub rerun_ratio: f64,
 }
 
+impl std::fmt::Display for BenchReport {
+    /// The series side by side, then the ratios.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rows = vec![["tool", "mode", "median s", "min s", "max s", "runs"].map(str::to_owned).to_vec()];
+        for s in &self.series {
+            let runs: Vec<String> = s.runs.iter().map(|r| format!("{r:.2}")).collect();
+            let cells = [s.median, s.min, s.max].map(|v| format!("{v:.2}"));
+            rows.push([s.tool.clone(), s.mode.clone()].into_iter().chain(cells).chain([runs.join(" ")]).collect());
+        }
+        write!(
+            f,
+            "{}ratio ours/compose (medians): cold {:.2}, re-run {:.2}",
+            stack_config::table::table(&rows),
+            self.cold_ratio,
+            self.rerun_ratio
+        )
+    }
+}
+
+/// What [`compare_with_compose`] would do, for a dry run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DryRun {
+    pub dry_run: bool,
+    pub would: String,
+}
+
+impl DryRun {
+    pub fn new(runs: usize) -> DryRun {
+        DryRun {
+            dry_run: true,
+            would: format!(
+                "start and remove the data layer {runs} times each with this toolkit and with docker-compose, cold and re-run, in projects of their own"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for DryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "dry run: would {}; nothing was run", self.would)
+    }
+}
+
 const SERVICES: [&str; 3] = ["mongo", "redis", "rabbitmq"];
 
 /// Runs the comparison. Errors are descriptive strings: this is a measuring tool.

@@ -32,6 +32,33 @@ pub struct TestImages {
     pub vars: Vec<(String, String)>,
 }
 
+impl serde::Serialize for TestImages {
+    /// As one object, `{NAME: VALUE}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(self.vars.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl std::fmt::Display for TestImages {
+    /// `NAME=VALUE` lines, for `eval`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lines: Vec<String> = self.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.make_base {
+            writeln!(f, "would make the base image {BASE_IMAGE}")?;
+        }
+        for (image, build) in &self.images {
+            writeln!(f, "{image}: {}", if *build { "would be built" } else { "up to date" })?;
+        }
+        f.write_str("dry run: nothing was built")
+    }
+}
+
 /// What [`ensure`] would do, found without changing anything.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

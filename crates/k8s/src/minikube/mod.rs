@@ -157,6 +157,33 @@ pub struct Status {
     pub kubeconfig: String,
 }
 
+/// A profile's state, as `minikube status` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub profile: String,
+    pub running: bool,
+    #[serde(flatten)]
+    pub state: Status,
+}
+
+impl StatusReport {
+    pub fn new(profile: &str, state: Status) -> StatusReport {
+        StatusReport { profile: profile.to_owned(), running: state.running(), state }
+    }
+}
+
+impl fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.state;
+        let rows = vec![
+            ["PROFILE", "HOST", "KUBELET", "APISERVER", "KUBECONFIG"].map(str::to_owned).to_vec(),
+            vec![self.profile.clone(), s.host.clone(), s.kubelet.clone(), s.apiserver.clone(), s.kubeconfig.clone()],
+        ];
+        f.write_str(stack_config::table::table(&rows).trim_end())
+    }
+}
+
 /// The Docker daemon inside minikube, from `minikube docker-env --shell none`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DockerEnv {
@@ -431,7 +458,21 @@ impl DockerEnv {
     }
 }
 
+impl From<&stack_config::infra::Resolved> for CatalogueRun {
+    fn from(r: &stack_config::infra::Resolved) -> CatalogueRun {
+        CatalogueRun { short_name: r.deployment.short_name.clone(), services: r.services.clone() }
+    }
+}
+
 impl Step {
+    /// `==> [id] description`, and the command line of a step that runs one.
+    pub fn announcement(&self) -> String {
+        match &self.action {
+            Action::Exec(argv) => format!("==> [{}] {}\n    $ {}", self.id, self.description, stack_process::shell_line(argv)),
+            _ => format!("==> [{}] {}", self.id, self.description),
+        }
+    }
+
     /// The argv of an [`Action::Exec`] step.
     pub fn argv(&self) -> Option<&[String]> {
         match &self.action {

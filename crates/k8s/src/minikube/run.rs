@@ -88,6 +88,37 @@ pub trait Host {
     fn detail(&mut self, _text: &str) {}
 }
 
+/// [`Host::find`] on `PATH`: the tool's path, or an error saying how to install it (and that
+/// nothing was changed).
+pub fn find_on_path(tool: Tool) -> Result<String, HostError> {
+    let path = which::which(tool.name())
+        .map_err(|_| format!("{} is not installed (looked on PATH); nothing was changed\n  help: {}", tool.name(), tool.install_hint()))?;
+    Ok(path.display().to_string())
+}
+
+/// [`Host::exec`] as a process (the program found on `PATH`), through `stack_process`: the lines
+/// `output` shows go to `on_line`; an exit code outside `ok` is an error with the stderr tail.
+pub fn run_process(argv: &[String], output: Output, ok: &[i32], on_line: &mut dyn FnMut(&str)) -> Result<Finished, HostError> {
+    let (program, args) = argv.split_first().ok_or("an empty command")?;
+    let path = which::which(program).map_err(|_| format!("{program} is not installed (looked on PATH)"))?;
+    let mut command = std::process::Command::new(path);
+    command.args(args);
+    let deliver = match output {
+        Output::Quiet => stack_process::Deliver::Nothing,
+        Output::Capture => stack_process::Deliver::Stderr,
+        Output::Stream => stack_process::Deliver::All,
+    };
+    let options = stack_process::Options {
+        display: Some(stack_process::shell_line(argv)),
+        success: ok.to_vec(),
+        capture_stdout: output != Output::Stream,
+        deliver,
+        ..stack_process::Options::default()
+    };
+    let done = stack_process::run(command, &options, &mut |_, line| on_line(line))?;
+    Ok(Finished { code: done.code, stdout: done.stdout })
+}
+
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
