@@ -92,26 +92,3 @@ pub fn block_on<T>(doing: &str, fut: impl Future<Output = anyhow::Result<T>>) ->
         }
     })
 }
-
-/// Set on `config check`'s `full` re-run of `k8s validate`: only the schema findings.
-pub const SCHEMA_ONLY: &str = "SRVTHREDS_VALIDATE_SCHEMA_ONLY";
-
-/// `k8s validate --overlay all` with the schema check only, in a `full` build of xtask, read back
-/// from its JSON report.
-pub fn schema_in_full_build(cx: &crate::Context) -> anyhow::Result<stack_k8s::validate::overlays::Report> {
-    if std::env::var_os(REEXEC_GUARD).is_some() {
-        bail!("this is already a re-run of xtask, and it lacks the `full` feature");
-    }
-    note("note: checking the Kubernetes schemas with xtask --features full (the first build of that feature takes several minutes)");
-    let output = full_command()?
-        .args(["--infra", cx.infra.as_str(), "--output", "json", "k8s", "validate", "--overlay", "all"])
-        .env(SCHEMA_ONLY, "1")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("cannot run cargo")?;
-    serde_json::from_slice(&output.stdout).with_context(|| {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-        format!("`xtask --features full k8s validate` exited with {} and no report:\n{}", output.status, tail.join("\n"))
-    })
-}

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -112,22 +111,8 @@ fn port_forward(cx: &Context, args: &PortForward) -> anyhow::Result<ExitCode> {
         .parse()
         .with_context(|| format!("invalid --address `{}`\n  help: give an IP address such as 127.0.0.1", args.address))?;
     let forward = Forward { local: SocketAddr::new(address, local), service: args.service.clone(), remote };
-    block_on("port-forwarding", async {
-        let s = session(cx, &args.target, Purpose::Inspect).await?;
-        let verbose = cx.verbose;
-        let events = Arc::new(move |line: &str| {
-            if verbose || line.contains("failed") {
-                note(line);
-            }
-        });
-        // stdout: the line scripts wait for; it names the bound port (LOCAL 0 picks one).
-        let mut ready = |bound: SocketAddr| {
-            let line = format!("Forwarding from {bound} -> {}:{remote} (namespace {}); Ctrl-C stops", args.service, s.namespace());
-            drop(cx.out.text(&line));
-        };
-        s.port_forward(&forward, &mut ready, events).await?;
-        Ok(ExitCode::SUCCESS)
-    })
+    crate::output::port_forward(cx, &cx.k8s_target(&args.target), &forward)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn delete(cx: &Context, args: &Delete) -> anyhow::Result<ExitCode> {

@@ -21,7 +21,7 @@ use stack_config::infra::Resolved;
 use crate::Context;
 use crate::backend::in_full_build;
 use crate::flags::Deploy;
-use crate::output::{Lines, note};
+use crate::output::note;
 
 /// Options of one docker deployment run, from the command line.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,7 +73,7 @@ fn execute(cx: &Context, infra: &Infra, env: &str, short_name: &str, flags: RunF
 fn docker(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags) -> anyhow::Result<ExitCode> {
     let options = entry::Options { wait_timeout: Duration::from_secs(cx.wait_timeout), volumes: flags.volumes, orphans: flags.orphans };
     let engine = EngineOptions::from_env(&|k| std::env::var(k).ok());
-    let report = entry::run(resolved, infra.repo_root().as_std_path(), &engine, &options, &Lines { cx })?;
+    let report = entry::run(resolved, infra.repo_root().as_std_path(), &engine, &options, &cx.terminal())?;
     cx.out.print(&report)?;
     Ok(ExitCode::from(report.exit_code()))
 }

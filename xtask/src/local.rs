@@ -11,7 +11,7 @@ use stack_testkit::{bench, images};
 
 use crate::Context;
 use crate::backend::{block_on, runtime};
-use crate::output::{Lines, note};
+use crate::output::note;
 
 async fn connect() -> anyhow::Result<Engine> {
     Ok(Engine::connect(&EngineOptions::from_env(&|k| std::env::var(k).ok())).await?)
@@ -55,7 +55,7 @@ pub fn logs(cx: &Context, only: Option<&str>, services: &[String], follow: bool,
 
 /// `test-images`: builds or finds the local test images and prints `NAME=VALUE` lines.
 pub fn test_images(cx: &Context) -> anyhow::Result<ExitCode> {
-    let progress = Lines { cx };
+    let progress = cx.terminal();
     let repo_root = cx.load()?.repo_root();
     if cx.dry_run {
         cx.out.print(&runtime()?.block_on(async { anyhow::Ok(images::plan(&connect().await?, &repo_root, &progress).await?) })?)?;

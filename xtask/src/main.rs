@@ -75,6 +75,20 @@ impl Context {
         stack_k8s::cluster::session::Target { overlay: target.overlay.overlay.clone(), context: target.context.clone() }
     }
 
+    /// The compose driver's sink: progress on stderr (image build lines with `--verbose`), job
+    /// output on stdout as the human result (stderr with `--output json`).
+    pub fn terminal(&self) -> stack_compose::entry::Terminal {
+        use stack_compose::entry::{Detail, JobOutput, Terminal};
+        let detail = if self.quiet {
+            Detail::Quiet
+        } else if self.verbose {
+            Detail::Verbose
+        } else {
+            Detail::Normal
+        };
+        Terminal { detail, jobs: if self.out.is_json() || self.out.to_stderr { JobOutput::Stderr } else { JobOutput::Stdout } }
+    }
+
     /// The context of a step inside a command that prints one result of its own (see
     /// [`Out::nested`]).
     pub fn nested(&self) -> Context {
@@ -123,7 +137,7 @@ fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
     let none = deploy::RunFlags::default();
     match flags.command {
         Command::Deploy(args) => deploy::run(&cx, args),
-        Command::Config { action } => config::run(&cx, action),
+        Command::Config { action } => in_full_build!(cx, config::run(&cx, action)),
         Command::Db { action } => match action {
             Db::Start => deploy::run_short(&cx, "s_a_dbs", none),
             Db::Stop => deploy::run_short(&cx, "stop_a_dbs", none),
@@ -152,18 +166,12 @@ fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The nearest `infrastructure/` (holding the catalogue) above the current directory, else the
-/// one of the repository this xtask was built from.
+/// The nearest `infrastructure/` above the current directory, else the one of the repository
+/// this xtask was built from.
 fn default_infra() -> Utf8PathBuf {
-    let marker = Utf8Path::new("infrastructure").join(stack_config::infra::CATALOGUE_FILE);
-    if let Some(cwd) = std::env::current_dir().ok().and_then(|d| Utf8PathBuf::from_path_buf(d).ok()) {
-        for dir in cwd.ancestors() {
-            if dir.join(&marker).is_file() {
-                return dir.join("infrastructure");
-            }
-        }
-    }
-    Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Utf8Path::new(".")).join("infrastructure")
+    let cwd = std::env::current_dir().ok().and_then(|d| Utf8PathBuf::from_path_buf(d).ok());
+    let repository = || Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Utf8Path::new(".")).join("infrastructure");
+    cwd.and_then(|d| stack_config::infra::find_tree(&d)).unwrap_or_else(repository)
 }
 
 /// Load options from this process: its environment overrides env files, as in Compose.

@@ -20,7 +20,7 @@ use stack_k8s::minikube::{DockerEnv, OverlaySummary, Plan, PlanInputs, Step, Too
 use crate::Context;
 use crate::backend::in_full_build;
 use crate::flags::Minikube;
-use crate::output::{Lines, note};
+use crate::output::note;
 
 /// The catalogue deployment that builds the images (`cargo xtask services build`).
 const BUILD: &str = "b_a_s";
@@ -138,7 +138,7 @@ impl Xtask<'_> {
     fn entry(&self, resolved: &Resolved, engine: &EngineOptions) -> Result<(), HostError> {
         let cx = self.cx.nested();
         let options = entry::Options { wait_timeout: Duration::from_secs(cx.wait_timeout), ..entry::Options::default() };
-        let report = entry::run(resolved, self.infra.repo_root().as_std_path(), engine, &options, &Lines { cx: &cx })?;
+        let report = entry::run(resolved, self.infra.repo_root().as_std_path(), engine, &options, &cx.terminal())?;
         cx.out.print(&report)?;
         Ok(())
     }
@@ -187,7 +187,6 @@ impl Host for Xtask<'_> {
 mod live {
     use std::net::{Ipv4Addr, SocketAddr};
     use std::process::ExitCode;
-    use std::sync::Arc;
     use std::time::Duration;
 
     use anyhow::Context as _;
@@ -224,17 +223,7 @@ mod live {
             service: pf.service.clone(),
             remote: pf.remote_port,
         };
-        block_on("port-forwarding", async {
-            let (s, _) = Session::for_overlay(&cx.load()?, &target(settings), Purpose::Inspect, cx.mode()).await?;
-            let verbose = cx.verbose;
-            let events = Arc::new(move |line: &str| {
-                if verbose || line.contains("failed") {
-                    crate::output::note(line);
-                }
-            });
-            let ready = |bound: SocketAddr| cx.progress(&format!("Forwarding from {bound} -> {}:{}", pf.service, pf.remote_port));
-            Ok(s.port_forward(&forward, &mut { ready }, events).await?)
-        })
+        crate::output::port_forward(&cx.nested(), &target(settings), &forward)
     }
 
     pub fn workloads(cx: &Context, settings: &Settings) -> anyhow::Result<ExitCode> {

@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use serde::Serialize;
-use stack_compose::progress::{Event, Progress};
 
 use crate::flags::Output;
 
@@ -61,35 +60,6 @@ impl Out {
     }
 }
 
-/// The compose driver's progress, catalogue commands' output and one-shot jobs' output, printed:
-/// progress on stderr (build lines with `--verbose`), job output on stdout as the human result.
-pub struct Lines<'a> {
-    pub cx: &'a crate::Context,
-}
-
-impl Progress for Lines<'_> {
-    fn event(&self, event: &Event) {
-        if !matches!(event, Event::ImageBuildLine { .. }) || self.cx.verbose {
-            self.cx.progress(&event.to_string());
-        }
-    }
-}
-
-impl stack_compose::entry::Sink for Lines<'_> {
-    fn hook_line(&self, line: &str) {
-        self.cx.progress(line);
-    }
-
-    fn job_line(&self, job: &str, line: &str) {
-        // With --output json, stdout holds only the one JSON document.
-        if self.cx.out.is_json() {
-            note(&format!("{job} | {line}"));
-        } else {
-            let _ = writeln!(std::io::stdout().lock(), "{job} | {line}");
-        }
-    }
-}
-
 /// Asks `question` on the terminal; an answer other than one of `accepted` (or no terminal to
 /// ask on) is an error saying nothing was changed.
 pub fn confirm(question: &str, accepted: &[&str]) -> anyhow::Result<()> {
@@ -128,5 +98,33 @@ pub fn apply_overlay(
             Some(e) => Err(e.into()),
             None => Ok(std::process::ExitCode::SUCCESS),
         }
+    })
+}
+
+/// `k8s port-forward` of `target` (also run by `minikube up`): forwards until interrupted,
+/// reconnecting when the pod is replaced. The first result line names the bound address (a
+/// local port 0 picks one): scripts wait for it.
+#[cfg(feature = "full")]
+pub fn port_forward(
+    cx: &crate::Context,
+    target: &stack_k8s::cluster::session::Target,
+    forward: &stack_k8s::cluster::session::Forward,
+) -> anyhow::Result<()> {
+    use stack_k8s::cluster::session::{Purpose, Session};
+    crate::backend::block_on("port-forwarding", async {
+        let (s, notes) = Session::for_overlay(&cx.load()?, target, Purpose::Inspect, cx.mode()).await?;
+        notes.iter().for_each(|n| cx.progress(n));
+        let verbose = cx.verbose;
+        let events = std::sync::Arc::new(move |line: &str| {
+            if verbose || line.contains("failed") {
+                note(line);
+            }
+        });
+        let mut ready = |bound: std::net::SocketAddr| {
+            let line =
+                format!("Forwarding from {bound} -> {}:{} (namespace {}); Ctrl-C stops", forward.service, forward.remote, s.namespace());
+            drop(cx.out.text(&line));
+        };
+        Ok(s.port_forward(forward, &mut ready, events).await?)
     })
 }

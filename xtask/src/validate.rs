@@ -6,13 +6,10 @@ use std::process::ExitCode;
 use stack_k8s::validate::overlays::{self, Checks};
 
 use crate::Context;
-use crate::backend::SCHEMA_ONLY;
 use crate::flags::Overlay;
 
 pub fn run(cx: &Context, args: &Overlay) -> anyhow::Result<ExitCode> {
-    // `config check`'s re-run: it lints natively, so this reports only the schema findings.
-    let checks = if std::env::var_os(SCHEMA_ONLY).is_some() { Checks::Schema } else { Checks::All };
-    let report = overlays::validate(&cx.load()?, &args.overlay, checks)?;
+    let report = overlays::validate(&cx.load()?, &args.overlay, Checks::All)?;
     cx.out.print(&report)?;
     Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -81,6 +81,68 @@ impl Sink for Quiet {
     fn job_line(&self, _: &str, _: &str) {}
 }
 
+/// How much of an entry's progress [`Terminal`] shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Nothing but job output.
+    Quiet,
+    /// Progress and command output, without image build lines.
+    Normal,
+    /// Everything, image build lines too.
+    Verbose,
+}
+
+/// Where one-shot jobs' output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutput {
+    /// stdout, prefixed `job | ` (it is the human result).
+    Stdout,
+    /// stderr (stdout holds a JSON result).
+    Stderr,
+}
+
+/// The sink of a command line: progress and command output on stderr, job output where
+/// `jobs` says. The one place this crate writes to the process's streams, and only for a
+/// caller that chose it.
+#[derive(Debug, Clone, Copy)]
+pub struct Terminal {
+    pub detail: Detail,
+    pub jobs: JobOutput,
+}
+
+impl Progress for Terminal {
+    fn event(&self, event: &Event) {
+        let shown = match self.detail {
+            Detail::Quiet => false,
+            Detail::Normal => !matches!(event, Event::ImageBuildLine { .. }),
+            Detail::Verbose => true,
+        };
+        if shown {
+            line_to(&mut std::io::stderr(), &event.to_string());
+        }
+    }
+}
+
+impl Sink for Terminal {
+    fn hook_line(&self, line: &str) {
+        if self.detail != Detail::Quiet {
+            line_to(&mut std::io::stderr(), line);
+        }
+    }
+
+    fn job_line(&self, job: &str, line: &str) {
+        match self.jobs {
+            JobOutput::Stdout => line_to(&mut std::io::stdout(), &format!("{job} | {line}")),
+            JobOutput::Stderr => line_to(&mut std::io::stderr(), &format!("{job} | {line}")),
+        }
+    }
+}
+
+/// One line; a closed stream (a pager quit) is not an error of the entry.
+fn line_to(stream: &mut dyn std::io::Write, line: &str) {
+    let _ = writeln!(stream, "{line}");
+}
+
 /// One one-shot job's result.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -324,6 +324,13 @@ impl Infra {
     }
 }
 
+/// The nearest `infrastructure/` tree (a directory holding the catalogue) in `start` or one of
+/// its ancestors.
+pub fn find_tree(start: &Utf8Path) -> Option<Utf8PathBuf> {
+    let marker = Utf8Path::new("infrastructure").join(CATALOGUE_FILE);
+    start.ancestors().find(|dir| dir.join(&marker).is_file()).map(|dir| dir.join("infrastructure"))
+}
+
 /// The compose project name of an environment: `COMPOSE_PROJECT_NAME` from its variables (as
 /// Compose reads it), else the environment's `project`, else `srvthreds`.
 pub fn project_name(environment: &Environment, vars: &Vars) -> String {

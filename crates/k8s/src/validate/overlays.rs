@@ -143,6 +143,33 @@ fn in_real_tree(message: &str, rendered: &Utf8Path, real: &Utf8Path) -> String {
     message.replace(rendered_root.as_str(), real_root.as_str())
 }
 
+/// The Kubernetes part of `config check`: every overlay of the tree at `infra_root` rendered and
+/// checked with `checks`, as diagnostics on the overlays' directories.
+pub fn config_diagnostics(infra_root: &Utf8Path, load: &stack_config::infra::LoadOptions, checks: Checks) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let overlays_dir = infra_root.join("k8s/overlays");
+    if !overlays_dir.is_dir() {
+        return diags;
+    }
+    let infra = match Infra::load(infra_root, load) {
+        Ok((infra, _)) => infra,
+        // The tree's own errors are the config part's findings.
+        Err(_) => return diags,
+    };
+    match all_overlays(infra_root) {
+        Ok(names) => {
+            for name in names {
+                match validate_one(&infra, &name, checks) {
+                    Ok(report) => diags.extend(report.diagnostics(RenderError::Include)),
+                    Err(e) => diags.push(Diagnostic::error(&overlays_dir.join(&name), None, "", e.to_string())),
+                }
+            }
+        }
+        Err(e) => diags.push(Diagnostic::error(&overlays_dir, None, "", e.to_string())),
+    }
+    diags
+}
+
 impl OverlayReport {
     /// The findings (and the render error, with [`RenderError::Include`]) as diagnostics on the
     /// overlay's directory.
