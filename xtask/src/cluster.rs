@@ -51,7 +51,7 @@ fn apply(cx: &Context, args: &Apply) -> anyhow::Result<ExitCode> {
         wait: wait_for(cx, args.no_wait),
         on_failure: if args.rollback_on_failure { OnFailure::RollBack } else { OnFailure::Stay },
     };
-    crate::output::apply_overlay(cx, &cx.k8s_target(&args.target), &options)
+    crate::output::apply_overlay(cx, &cx.load()?, &cx.k8s_target(&args.target), &options)
 }
 
 fn diff(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
@@ -111,7 +111,7 @@ fn port_forward(cx: &Context, args: &PortForward) -> anyhow::Result<ExitCode> {
         .parse()
         .with_context(|| format!("invalid --address `{}`\n  help: give an IP address such as 127.0.0.1", args.address))?;
     let forward = Forward { local: SocketAddr::new(address, local), service: args.service.clone(), remote };
-    crate::output::port_forward(cx, &cx.k8s_target(&args.target), &forward)?;
+    crate::output::port_forward(cx, &cx.load()?, &cx.k8s_target(&args.target), &forward)?;
     Ok(ExitCode::SUCCESS)
 }
 

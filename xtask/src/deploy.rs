@@ -107,7 +107,7 @@ mod live {
         let code =
             stack_compose::hooks::run_entry(resolved, infra.repo_root().as_std_path(), &|l| cx.progress(l), || -> anyhow::Result<u8> {
                 if resolved.target.deploy_command != DeployCommand::Delete {
-                    crate::output::apply_overlay(cx, &target, &Apply::waiting(Some(wait)))?;
+                    crate::output::apply_overlay(cx, infra, &target, &Apply::waiting(Some(wait)))?;
                     return Ok(0);
                 }
                 block_on("deleting", async {

@@ -79,14 +79,13 @@ impl Context {
     /// output on stdout as the human result (stderr with `--output json`).
     pub fn terminal(&self) -> stack_compose::entry::Terminal {
         use stack_compose::entry::{Detail, JobOutput, Terminal};
-        let detail = if self.quiet {
-            Detail::Quiet
-        } else if self.verbose {
-            Detail::Verbose
-        } else {
-            Detail::Normal
+        let detail = match (self.quiet, self.verbose) {
+            (true, _) => Detail::Quiet,
+            (_, true) => Detail::Verbose,
+            _ => Detail::Normal,
         };
-        Terminal { detail, jobs: if self.out.is_json() || self.out.to_stderr { JobOutput::Stderr } else { JobOutput::Stdout } }
+        let jobs = if self.out.is_json() || self.out.to_stderr { JobOutput::Stderr } else { JobOutput::Stdout };
+        Terminal { detail, jobs }
     }
 
     /// The context of a step inside a command that prints one result of its own (see

@@ -96,7 +96,7 @@ fn status(cx: &Context, plan: &Plan, settings: &Settings, host: &mut Xtask<'_>) 
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    in_full_build!(cx, live::workloads(cx, settings))
+    in_full_build!(cx, live::workloads(cx, host.infra, settings))
 }
 
 /// The plan's inputs: the images the build produces and the rendered overlay (native renderer,
@@ -166,12 +166,12 @@ impl Host for Xtask<'_> {
     // Without `full`, the trait's defaults refuse: `minikube up` runs in the full build.
     #[cfg(feature = "full")]
     fn apply(&mut self) -> Result<(), HostError> {
-        Ok(live::apply(self.cx, self.settings)?)
+        Ok(live::apply(self.cx, self.infra, self.settings)?)
     }
 
     #[cfg(feature = "full")]
     fn port_forward(&mut self, summary: &Summary) -> Result<(), HostError> {
-        Ok(live::port_forward(self.cx, self.settings, summary)?)
+        Ok(live::port_forward(self.cx, self.infra, self.settings, summary)?)
     }
 
     fn announce(&mut self, step: &Step) {
@@ -190,6 +190,7 @@ mod live {
     use std::time::Duration;
 
     use anyhow::Context as _;
+    use stack_config::Infra;
     use stack_config::environment::Minikube as Settings;
     use stack_k8s::cluster::session::{Apply, Forward, Purpose, Session, Target};
     use stack_k8s::minikube::run::Summary;
@@ -202,12 +203,12 @@ mod live {
         Target { overlay: settings.overlay.clone(), context: Some(settings.profile.clone()) }
     }
 
-    pub fn apply(cx: &Context, settings: &Settings) -> anyhow::Result<()> {
+    pub fn apply(cx: &Context, infra: &Infra, settings: &Settings) -> anyhow::Result<()> {
         let options = Apply::waiting(Some(Duration::from_secs(cx.wait_timeout)));
-        crate::output::apply_overlay(&cx.nested(), &target(settings), &options).map(drop)
+        crate::output::apply_overlay(&cx.nested(), infra, &target(settings), &options).map(drop)
     }
 
-    pub fn port_forward(cx: &Context, settings: &Settings, summary: &Summary) -> anyhow::Result<()> {
+    pub fn port_forward(cx: &Context, infra: &Infra, settings: &Settings, summary: &Summary) -> anyhow::Result<()> {
         let pf = settings.port_forward.as_ref().context("a port-forward step without portForward settings")?;
         cx.progress(&format!(
             "minikube up: done. svc/{} at http://localhost:{} (Ctrl-C ends the forward; the cluster keeps running)",
@@ -223,12 +224,12 @@ mod live {
             service: pf.service.clone(),
             remote: pf.remote_port,
         };
-        crate::output::port_forward(&cx.nested(), &target(settings), &forward)
+        crate::output::port_forward(&cx.nested(), infra, &target(settings), &forward)
     }
 
-    pub fn workloads(cx: &Context, settings: &Settings) -> anyhow::Result<ExitCode> {
+    pub fn workloads(cx: &Context, infra: &Infra, settings: &Settings) -> anyhow::Result<ExitCode> {
         block_on("reading the status", async {
-            let (s, _) = Session::for_overlay(&cx.load()?, &target(settings), Purpose::Inspect, cx.mode()).await?;
+            let (s, _) = Session::for_overlay(infra, &target(settings), Purpose::Inspect, cx.mode()).await?;
             cx.out.print(&s.status().await?)?;
             Ok(ExitCode::SUCCESS)
         })

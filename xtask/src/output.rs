@@ -84,13 +84,13 @@ pub fn note(text: &str) {
 #[cfg(feature = "full")]
 pub fn apply_overlay(
     cx: &crate::Context,
+    infra: &stack_config::Infra,
     target: &stack_k8s::cluster::session::Target,
     options: &stack_k8s::cluster::session::Apply,
 ) -> anyhow::Result<std::process::ExitCode> {
     use stack_k8s::cluster::session::Session;
     crate::backend::block_on("applying the overlay", async {
-        let infra = cx.load()?;
-        let mut report = Session::apply_overlay(&infra, target, cx.mode(), options, &mut |n| cx.progress(n), &mut cx.events()).await?;
+        let mut report = Session::apply_overlay(infra, target, cx.mode(), options, &mut |n| cx.progress(n), &mut cx.events()).await?;
         if cx.out.is_json() || report.ok {
             cx.out.print(&report)?;
         }
@@ -107,12 +107,13 @@ pub fn apply_overlay(
 #[cfg(feature = "full")]
 pub fn port_forward(
     cx: &crate::Context,
+    infra: &stack_config::Infra,
     target: &stack_k8s::cluster::session::Target,
     forward: &stack_k8s::cluster::session::Forward,
 ) -> anyhow::Result<()> {
     use stack_k8s::cluster::session::{Purpose, Session};
     crate::backend::block_on("port-forwarding", async {
-        let (s, notes) = Session::for_overlay(&cx.load()?, target, Purpose::Inspect, cx.mode()).await?;
+        let (s, notes) = Session::for_overlay(infra, target, Purpose::Inspect, cx.mode()).await?;
         notes.iter().for_each(|n| cx.progress(n));
         let verbose = cx.verbose;
         let events = std::sync::Arc::new(move |line: &str| {
