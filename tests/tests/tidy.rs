@@ -154,3 +154,30 @@ fn visit(dir: &std::path::Path, f: &mut dyn FnMut(&std::path::Path)) {
         }
     }
 }
+
+/// xtask is wiring: no command module uses another; the shared parts are `output`, `flags` and
+/// `backend` (the full-build gate), and `main` dispatches.
+#[test]
+fn no_xtask_command_module_imports_another() {
+    let src = repo_root().join("xtask/src");
+    let shared = ["main", "output", "flags", "backend"];
+    let modules: Vec<String> = std::fs::read_dir(src.as_std_path())
+        .expect("read xtask/src")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".rs").map(str::to_owned))
+        .filter(|m| !shared.contains(&m.as_str()))
+        .collect();
+    assert!(modules.len() >= 8, "expected the command modules in xtask/src, found {modules:?}");
+    let mut offenders = Vec::new();
+    for file in modules.iter().map(String::as_str).chain(["output", "flags", "backend"]) {
+        let text = std::fs::read_to_string(src.join(format!("{file}.rs"))).expect("read module");
+        for other in modules.iter().filter(|m| m.as_str() != file) {
+            if text.contains(&format!("crate::{other}::"))
+                || text.contains(&format!("crate::{other};"))
+                || text.contains(&format!("crate::{{{other}"))
+            {
+                offenders.push(format!("xtask/src/{file}.rs uses crate::{other}"));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
