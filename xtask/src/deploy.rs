@@ -9,7 +9,6 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::bail;
 use stack_compose::entry::{self, Orphans, Volumes};
@@ -22,13 +21,6 @@ use crate::Context;
 use crate::backend::in_full_build;
 use crate::flags::Deploy;
 use crate::output::note;
-
-/// Options of one docker deployment run, from the command line.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RunFlags {
-    pub volumes: Volumes,
-    pub orphans: Orphans,
-}
 
 pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
     let infra = cx.load()?;
@@ -44,36 +36,33 @@ pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
             "missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"
         ),
     };
-    let flags = RunFlags {
-        volumes: if args.volumes { Volumes::Remove } else { Volumes::Keep },
-        orphans: if args.remove_orphans { Orphans::Remove } else { Orphans::Keep },
-    };
-    execute(cx, &infra, &env, &short_name, flags)
+    let volumes = if args.volumes { Volumes::Remove } else { Volumes::Keep };
+    let orphans = if args.remove_orphans { Orphans::Remove } else { Orphans::Keep };
+    execute(cx, &infra, &env, &short_name, entry::Options { volumes, orphans, ..cx.entry_options() })
 }
 
 /// Runs the catalogue entry `short_name` in the context's environment (`db start`, ...).
-pub fn run_short(cx: &Context, short_name: &str, flags: RunFlags) -> anyhow::Result<ExitCode> {
-    execute(cx, &cx.load()?, &cx.env, short_name, flags)
+pub fn run_short(cx: &Context, short_name: &str) -> anyhow::Result<ExitCode> {
+    execute(cx, &cx.load()?, &cx.env, short_name, cx.entry_options())
 }
 
 /// Resolves and runs an entry; `--dry-run` prints its plan instead.
-fn execute(cx: &Context, infra: &Infra, env: &str, short_name: &str, flags: RunFlags) -> anyhow::Result<ExitCode> {
+fn execute(cx: &Context, infra: &Infra, env: &str, short_name: &str, options: entry::Options) -> anyhow::Result<ExitCode> {
     let (resolved, warnings) = infra.resolve(env, short_name)?;
     warnings.iter().for_each(|w| cx.progress(&w.to_string()));
     match (resolved.target.composing, cx.dry_run) {
         (Composing::Kubernetes, true) => cx.out.print(&stack_k8s::plan::DeployPlan::new(&resolved))?,
         (Composing::Kubernetes, false) => return kubernetes(cx, infra, &resolved),
         (_, true) => cx.out.print(&Plan::new(&resolved)?)?,
-        (_, false) => return docker(cx, infra, &resolved, flags),
+        (_, false) => return docker(cx, infra, &resolved, &options),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// A docker entry through [`stack_compose::entry::run`], its report printed.
-fn docker(cx: &Context, infra: &Infra, resolved: &Resolved, flags: RunFlags) -> anyhow::Result<ExitCode> {
-    let options = entry::Options { wait_timeout: Duration::from_secs(cx.wait_timeout), volumes: flags.volumes, orphans: flags.orphans };
+fn docker(cx: &Context, infra: &Infra, resolved: &Resolved, options: &entry::Options) -> anyhow::Result<ExitCode> {
     let engine = EngineOptions::from_env(&|k| std::env::var(k).ok());
-    let report = entry::run(resolved, infra.repo_root().as_std_path(), &engine, &options, &cx.terminal())?;
+    let report = entry::run(resolved, infra.repo_root().as_std_path(), &engine, options, &cx.terminal())?;
     cx.out.print(&report)?;
     Ok(ExitCode::from(report.exit_code()))
 }
@@ -133,7 +122,7 @@ pub fn reset(cx: &Context, yes: bool) -> anyhow::Result<ExitCode> {
         );
         crate::output::confirm(&format!("{what}\nType `yes` to continue: "), &["yes"])?;
     }
-    execute(cx, &infra, &cx.env, "d_a_dbs", RunFlags { volumes: Volumes::Remove, orphans: Orphans::Keep })
+    execute(cx, &infra, &cx.env, "d_a_dbs", entry::Options { volumes: Volumes::Remove, ..cx.entry_options() })
 }
 
 /// The Phase 1 menu: pick an environment, then one of the deployments it allows.

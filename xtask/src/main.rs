@@ -88,6 +88,11 @@ impl Context {
         Terminal { detail, jobs }
     }
 
+    /// The options of a Docker catalogue entry: `--wait-timeout`, volumes and orphans kept.
+    pub fn entry_options(&self) -> stack_compose::entry::Options {
+        stack_compose::entry::Options { wait_timeout: std::time::Duration::from_secs(self.wait_timeout), ..Default::default() }
+    }
+
     /// The context of a step inside a command that prints one result of its own (see
     /// [`Out::nested`]).
     pub fn nested(&self) -> Context {
@@ -133,23 +138,22 @@ fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
         wait_timeout: g.wait_timeout,
         command,
     };
-    let none = deploy::RunFlags::default();
     match flags.command {
         Command::Deploy(args) => deploy::run(&cx, args),
         Command::Config { action } => in_full_build!(cx, config::run(&cx, action)),
         Command::Db { action } => match action {
-            Db::Start => deploy::run_short(&cx, "s_a_dbs", none),
-            Db::Stop => deploy::run_short(&cx, "stop_a_dbs", none),
+            Db::Start => deploy::run_short(&cx, "s_a_dbs"),
+            Db::Stop => deploy::run_short(&cx, "stop_a_dbs"),
             Db::Status => local::status(&cx, Some("s_a_dbs")),
             Db::Reset { yes } => deploy::reset(&cx, yes),
         },
         Command::Services { action } => match action {
-            Services::Build => deploy::run_short(&cx, "b_a_s", none),
-            Services::Up => deploy::run_short(&cx, "s_a_s", none),
-            Services::Down => deploy::run_short(&cx, "d_a_s", none),
+            Services::Build => deploy::run_short(&cx, "b_a_s"),
+            Services::Up => deploy::run_short(&cx, "s_a_s"),
+            Services::Down => deploy::run_short(&cx, "d_a_s"),
             Services::Logs(l) => local::logs(&cx, Some("s_a_s"), &l.services, l.follow, &l.tail),
         },
-        Command::Bootstrap => deploy::run_short(&cx, "bootstrap", none),
+        Command::Bootstrap => deploy::run_short(&cx, "bootstrap"),
         Command::Status => local::status(&cx, None),
         Command::Logs(l) => local::logs(&cx, None, &l.services, l.follow, &l.tail),
         Command::TestImages => local::test_images(&cx),

@@ -6,7 +6,6 @@
 #![cfg_attr(not(feature = "full"), allow(unused_variables, unused_imports))]
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use stack_compose::EngineOptions;
@@ -137,8 +136,7 @@ impl Xtask<'_> {
     /// A catalogue entry on `engine`, its report on stderr (stdout holds this command's one result).
     fn entry(&self, resolved: &Resolved, engine: &EngineOptions) -> Result<(), HostError> {
         let cx = self.cx.nested();
-        let options = entry::Options { wait_timeout: Duration::from_secs(cx.wait_timeout), ..entry::Options::default() };
-        let report = entry::run(resolved, self.infra.repo_root().as_std_path(), engine, &options, &cx.terminal())?;
+        let report = entry::run(resolved, self.infra.repo_root().as_std_path(), engine, &cx.entry_options(), &cx.terminal())?;
         cx.out.print(&report)?;
         Ok(())
     }
