@@ -609,20 +609,15 @@ mod tests {
         insta::assert_json_snapshot!(format!("{name}_json"), plan);
     }
 
+    /// Every plan of the committed `environments.json`, and of other settings (profile, driver, sizes,
+    /// addon order, namespace, port-forward).
     #[test]
-    fn plans_of_the_committed_settings() {
-        let settings = committed();
-        check("up_committed", &Plan::up(&settings, &inputs()));
-        check("down_committed", &Plan::down(&settings));
-        check("status_committed", &Plan::status(&settings));
-    }
-
-    #[test]
-    fn plans_of_custom_settings() {
-        let settings = custom();
-        check("up_custom", &Plan::up(&settings, &inputs()));
-        check("down_custom", &Plan::down(&settings));
-        check("status_custom", &Plan::status(&settings));
+    fn plans_of_the_committed_and_of_custom_settings() {
+        for (name, settings) in [("committed", committed()), ("custom", custom())] {
+            check(&format!("up_{name}"), &Plan::up(&settings, &inputs()));
+            check(&format!("down_{name}"), &Plan::down(&settings));
+            check(&format!("status_{name}"), &Plan::status(&settings));
+        }
     }
 
     #[test]
