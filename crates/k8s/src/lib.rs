@@ -2,6 +2,30 @@
 //!
 //! This crate is being built up issue by issue; what exists is listed in `ARCHITECTURE.md`.
 //!
+//! The pure entry point is [`render::render`], the native Kustomize renderer: an overlay
+//! directory in, its objects (as `kubectl kustomize` would print them) out, with no cluster and
+//! no `kubectl`. Rendering the repository's `minikube` overlay:
+//!
+//! ```
+//! use camino::Utf8Path;
+//!
+//! let overlay = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infrastructure/k8s/overlays/minikube");
+//! let objects = stack_k8s::render::render(&overlay)?;
+//! // The namespace comes first, and every object is in it.
+//! assert_eq!(objects[0]["kind"], "Namespace");
+//! assert_eq!(objects[0]["metadata"]["name"], "srvthreds");
+//! assert!(objects.len() > 1 && objects[1..].iter().all(|o| o["metadata"]["namespace"] == "srvthreds"));
+//! // The YAML stream `kubectl kustomize` prints.
+//! let yaml = stack_k8s::render::to_yaml(&objects);
+//! assert!(yaml.starts_with("apiVersion: v1\nkind: Namespace\n"));
+//! # Ok::<(), stack_k8s::Error>(())
+//! ```
+//!
+//! A cloud overlay's uncommitted `secrets.env` is written first by [`overlay::prepare`]. To
+//! apply, diff or inspect an overlay on a live cluster (feature `cluster`), a caller opens
+//! `cluster::session::Session::for_overlay`: it prepares and renders the overlay the same way,
+//! connects to the chosen kube context and checks it against the overlay's declared contexts.
+//!
 //! - [`overlay`]: an overlay found by name or path and made ready to render (a cloud overlay's
 //!   uncommitted `secrets.env` written into a private temporary copy).
 //! - [`minikube`]: the steps of `minikube up|down|status` with their exact commands, and

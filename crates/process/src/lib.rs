@@ -2,6 +2,22 @@
 //! every line redacted and handed to the caller in order of arrival on the caller's thread, the
 //! last lines kept for the error, and the exit code checked against a set of accepted codes.
 //!
+//! ```
+//! use std::process::Command;
+//!
+//! use stack_process::{Options, Stream};
+//!
+//! let mut command = Command::new("sh");
+//! command.args(["-c", "echo hi"]);
+//! let options = Options { capture_stdout: true, ..Options::default() };
+//! let mut lines = Vec::new();
+//! let finished = stack_process::run(command, &options, &mut |stream, line| lines.push((stream, line.to_owned())))?;
+//! assert_eq!(finished.code, Some(0));
+//! assert_eq!(finished.stdout, "hi\n");
+//! assert_eq!(lines, [(Stream::Stdout, "hi".to_owned())]);
+//! # Ok::<(), stack_process::Error>(())
+//! ```
+//!
 //! Also the one shell quoting of the workspace, [`shell_line`], for command lines that are shown
 //! to people (dry runs, errors) and can be pasted back into a POSIX shell.
 //!
