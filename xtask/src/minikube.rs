@@ -95,7 +95,14 @@ fn status(cx: &Context, plan: &Plan, settings: &Settings, host: &mut Xtask<'_>) 
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    in_full_build!(cx, live::workloads(cx, host.infra, settings))
+    in_full_build!(cx, {
+        use stack_k8s::cluster::session::{Purpose, Session};
+        crate::backend::block_on("reading the status", async {
+            let (s, _) = Session::for_overlay(host.infra, &target(settings), Purpose::Inspect, cx.mode()).await?;
+            cx.out.print(&s.status().await?)?;
+            Ok(ExitCode::SUCCESS)
+        })
+    })
 }
 
 /// The plan's inputs: the images the build produces and the rendered overlay (native renderer,
@@ -164,12 +171,26 @@ impl Host for Xtask<'_> {
     // Without `full`, the trait's defaults refuse: `minikube up` runs in the full build.
     #[cfg(feature = "full")]
     fn apply(&mut self) -> Result<(), HostError> {
-        Ok(live::apply(self.cx, self.infra, self.settings)?)
+        let options = stack_k8s::cluster::session::Apply::waiting(Some(std::time::Duration::from_secs(self.cx.wait_timeout)));
+        crate::output::apply_overlay(&self.cx.nested(), self.infra, &target(self.settings), &options)?;
+        Ok(())
     }
 
     #[cfg(feature = "full")]
     fn port_forward(&mut self, summary: &Summary) -> Result<(), HostError> {
-        Ok(live::port_forward(self.cx, self.infra, self.settings, summary)?)
+        let pf = self.settings.port_forward.as_ref().ok_or("a port-forward step without portForward settings")?;
+        self.cx.progress(&format!(
+            "minikube up: done. svc/{} at http://localhost:{} (Ctrl-C ends the forward; the cluster keeps running)",
+            pf.service, pf.local_port
+        ));
+        // The forward runs until interrupted: with --output json, the summary is the one
+        // document on stdout, printed before it starts.
+        if self.cx.out.is_json() {
+            self.cx.out.json(summary)?;
+        }
+        let local = std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), pf.local_port);
+        let forward = stack_k8s::cluster::session::Forward { local, service: pf.service.clone(), remote: pf.remote_port };
+        Ok(crate::output::port_forward(&self.cx.nested(), self.infra, &target(self.settings), &forward)?)
     }
 
     fn announce(&mut self, step: &Step) {
@@ -181,55 +202,8 @@ impl Host for Xtask<'_> {
     }
 }
 
+/// The overlay in the profile's kube context: naming the context lifts the wrong-cluster guard.
 #[cfg(feature = "full")]
-mod live {
-    use std::net::{Ipv4Addr, SocketAddr};
-    use std::process::ExitCode;
-    use std::time::Duration;
-
-    use anyhow::Context as _;
-    use stack_config::Infra;
-    use stack_config::environment::Minikube as Settings;
-    use stack_k8s::cluster::session::{Apply, Forward, Purpose, Session, Target};
-    use stack_k8s::minikube::run::Summary;
-
-    use crate::Context;
-    use crate::backend::block_on;
-
-    /// The overlay in the profile's kube context: naming the context lifts the wrong-cluster guard.
-    fn target(settings: &Settings) -> Target {
-        Target { overlay: settings.overlay.clone(), context: Some(settings.profile.clone()) }
-    }
-
-    pub fn apply(cx: &Context, infra: &Infra, settings: &Settings) -> anyhow::Result<()> {
-        let options = Apply::waiting(Some(Duration::from_secs(cx.wait_timeout)));
-        crate::output::apply_overlay(&cx.nested(), infra, &target(settings), &options).map(drop)
-    }
-
-    pub fn port_forward(cx: &Context, infra: &Infra, settings: &Settings, summary: &Summary) -> anyhow::Result<()> {
-        let pf = settings.port_forward.as_ref().context("a port-forward step without portForward settings")?;
-        cx.progress(&format!(
-            "minikube up: done. svc/{} at http://localhost:{} (Ctrl-C ends the forward; the cluster keeps running)",
-            pf.service, pf.local_port
-        ));
-        // The forward runs until interrupted: with --output json, the summary is the one
-        // document on stdout, printed before it starts.
-        if cx.out.is_json() {
-            cx.out.json(summary)?;
-        }
-        let forward = Forward {
-            local: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), pf.local_port),
-            service: pf.service.clone(),
-            remote: pf.remote_port,
-        };
-        crate::output::port_forward(&cx.nested(), infra, &target(settings), &forward)
-    }
-
-    pub fn workloads(cx: &Context, infra: &Infra, settings: &Settings) -> anyhow::Result<ExitCode> {
-        block_on("reading the status", async {
-            let (s, _) = Session::for_overlay(infra, &target(settings), Purpose::Inspect, cx.mode()).await?;
-            cx.out.print(&s.status().await?)?;
-            Ok(ExitCode::SUCCESS)
-        })
-    }
+fn target(settings: &Settings) -> stack_k8s::cluster::session::Target {
+    stack_k8s::cluster::session::Target { overlay: settings.overlay.clone(), context: Some(settings.profile.clone()) }
 }
