@@ -74,7 +74,7 @@ pub fn bench_compose(cx: &Context, runs: usize) -> anyhow::Result<ExitCode> {
     let repo_root = cx.load()?.repo_root();
     let quiet = stack_compose::entry::Quiet;
     let images = runtime()?.block_on(async { anyhow::Ok(images::ensure(&connect().await?, &repo_root, &quiet).await?) })?;
-    let options = bench::BenchOptions {
+    let options = bench::Options {
         xtask: std::env::current_exe()?,
         infra: cx.infra.clone().into_std_path_buf(),
         runs: runs.max(1),

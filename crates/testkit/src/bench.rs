@@ -11,7 +11,7 @@ use serde::Serialize;
 
 /// What to compare.
 #[derive(Debug, Clone)]
-pub struct BenchOptions {
+pub struct Options {
     /// The xtask binary (usually the current executable).
     pub xtask: PathBuf,
     /// The infrastructure tree.
@@ -39,13 +39,13 @@ pub struct Series {
 /// The result: four series and the ratios ours/compose.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BenchReport {
+pub struct Report {
     pub series: Vec<Series>,
     pub cold_ratio: f64,
     pub rerun_ratio: f64,
 }
 
-impl std::fmt::Display for BenchReport {
+impl std::fmt::Display for Report {
     /// The series side by side, then the ratios.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut rows = vec![["tool", "mode", "median s", "min s", "max s", "runs"].map(str::to_owned).to_vec()];
@@ -92,7 +92,7 @@ impl std::fmt::Display for DryRun {
 const SERVICES: [&str; 3] = ["mongo", "redis", "rabbitmq"];
 
 /// Runs the comparison. Errors are descriptive strings: this is a measuring tool.
-pub fn compare_with_compose(options: &BenchOptions) -> Result<BenchReport, String> {
+pub fn compare_with_compose(options: &Options) -> Result<Report, String> {
     which_compose()?;
     let env_file = options.infra.join("env/test.env.example");
     let compose_dir = options.infra.join("local/compose");
@@ -205,7 +205,7 @@ pub fn compare_with_compose(options: &BenchOptions) -> Result<BenchReport, Strin
         series("docker-compose 1.29 up -d + inspect", "re-run", compose_rerun),
     ];
     let ratio = |a: &Series, b: &Series| if b.median > 0.0 { a.median / b.median } else { 0.0 };
-    Ok(BenchReport { cold_ratio: ratio(&s[0], &s[1]), rerun_ratio: ratio(&s[2], &s[3]), series: s })
+    Ok(Report { cold_ratio: ratio(&s[0], &s[1]), rerun_ratio: ratio(&s[2], &s[3]), series: s })
 }
 
 /// Waits (untimed) until Docker reports every container healthy.
