@@ -17,6 +17,12 @@ async fn connect() -> anyhow::Result<Engine> {
     Ok(Engine::connect(&EngineOptions::from_env(&|k| std::env::var(k).ok())).await?)
 }
 
+/// The repository of the infrastructure tree (the test images' recipes are there); the tree
+/// itself need not load.
+fn repo_root(cx: &Context) -> camino::Utf8PathBuf {
+    cx.infra.parent().map_or_else(|| ".".into(), camino::Utf8Path::to_owned)
+}
+
 /// `status` (all services) and `db status` (`only` the data layer).
 pub fn status(cx: &Context, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let infra = cx.load()?;
@@ -56,7 +62,7 @@ pub fn logs(cx: &Context, only: Option<&str>, services: &[String], follow: bool,
 /// `test-images`: builds or finds the local test images and prints `NAME=VALUE` lines.
 pub fn test_images(cx: &Context) -> anyhow::Result<ExitCode> {
     let progress = cx.terminal();
-    let repo_root = cx.load()?.repo_root();
+    let repo_root = repo_root(cx);
     if cx.dry_run {
         cx.out.print(&runtime()?.block_on(async { anyhow::Ok(images::plan(&connect().await?, &repo_root, &progress).await?) })?)?;
     } else {
@@ -71,7 +77,7 @@ pub fn bench_compose(cx: &Context, runs: usize) -> anyhow::Result<ExitCode> {
         cx.out.print(&bench::DryRun::new(runs))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let repo_root = cx.load()?.repo_root();
+    let repo_root = repo_root(cx);
     let quiet = stack_compose::entry::Quiet;
     let images = runtime()?.block_on(async { anyhow::Ok(images::ensure(&connect().await?, &repo_root, &quiet).await?) })?;
     let options = bench::Options {
