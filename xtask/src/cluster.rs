@@ -28,7 +28,7 @@ pub fn run(cx: &Context, action: K8s) -> anyhow::Result<ExitCode> {
         K8s::PortForward(args) => port_forward(cx, &args),
         K8s::Rollback(args) => rollback(cx, &args),
         K8s::Delete(args) => delete(cx, &args),
-        K8s::Render(_) | K8s::Validate(_) => anyhow::bail!("`k8s {}` is not a cluster command", cx.command),
+        K8s::Render(_) | K8s::Validate(_) => anyhow::bail!("`{}` is not a cluster command", cx.command),
     }
 }
 
