@@ -16,10 +16,15 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("stack-cloud", &["stack-config", "stack-process"][..]),
         ("stack-health", &["stack-config"][..]),
         ("stack-testkit", &["stack-config", "stack-compose", "stack-health"][..]),
-        ("xtask", &["stack-config", "stack-process", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-testkit"][..]),
+        // The workflows that span several drivers; no driver depends on it.
+        ("stack-ops", &["stack-config", "stack-compose", "stack-k8s", "stack-health"][..]),
+        (
+            "xtask",
+            &["stack-config", "stack-process", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-ops", "stack-testkit"][..],
+        ),
         (
             "stack-tests",
-            &["stack-config", "stack-process", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-testkit"][..],
+            &["stack-config", "stack-process", "stack-compose", "stack-k8s", "stack-cloud", "stack-health", "stack-ops", "stack-testkit"][..],
         ),
     ])
 }

@@ -21,13 +21,9 @@ pub fn run(cx: &Context, action: Cloud) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The EKS cluster of `cx.env`, or an error that says the environment has none.
+/// The EKS cluster of `cx.env`.
 fn env_cluster(cx: &Context) -> anyhow::Result<Cluster> {
-    let infra = cx.load()?;
-    let env = infra.environments.get(&cx.env)?;
-    env.cluster.clone().with_context(|| {
-        format!("environment `{}` has no EKS cluster (it is a {:?} environment)\n  help: use --env dev, staging or prod", cx.env, env.kind)
-    })
+    Ok(cx.load()?.environments.cluster(&cx.env)?.clone())
 }
 
 fn status(cx: &Context, wait: bool) -> anyhow::Result<ExitCode> {

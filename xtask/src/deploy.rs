@@ -7,7 +7,7 @@
 // Without `full` the Kubernetes bodies are not compiled, only the re-run through cargo.
 #![cfg_attr(not(feature = "full"), allow(unused_variables))]
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -20,7 +20,6 @@ use stack_config::infra::Resolved;
 use crate::Context;
 use crate::backend::in_full_build;
 use crate::flags::Deploy;
-use crate::output::note;
 
 pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
     let infra = cx.load()?;
@@ -31,7 +30,9 @@ pub fn run(cx: &Context, args: Deploy) -> anyhow::Result<ExitCode> {
     let (env, short_name) = match (args.environment, args.short_name) {
         (Some(env), Some(short)) => (env, short),
         (Some(short), None) if infra.catalogue.find(&short).is_ok() => (cx.env.clone(), short),
-        (None, None) if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => menu(&infra)?,
+        (None, None) if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
+            stack_config::menu::choose_deployment(&infra, &mut std::io::stdin().lock(), &mut std::io::stderr())?
+        }
         _ => bail!(
             "missing ENV and SHORT_NAME\n  help: e.g. `cargo xtask deploy local s_a_dbs_s`; `cargo xtask deploy --list` lists the deployments"
         ),
@@ -123,37 +124,4 @@ pub fn reset(cx: &Context, yes: bool) -> anyhow::Result<ExitCode> {
         crate::output::confirm(&format!("{what}\nType `yes` to continue: "), &["yes"])?;
     }
     execute(cx, &infra, &cx.env, "d_a_dbs", entry::Options { volumes: Volumes::Remove, ..cx.entry_options() })
-}
-
-/// The Phase 1 menu: pick an environment, then one of the deployments it allows.
-fn menu(infra: &Infra) -> anyhow::Result<(String, String)> {
-    let envs: Vec<&String> = infra.environments.environments.keys().collect();
-    let lines: Vec<String> = infra.environments.environments.values().map(|e| format!("{} — {}", e.name, e.description)).collect();
-    let env = envs[choose("Environment", &lines)?].clone();
-    let deployments: Vec<_> = infra.catalogue.deployments.iter().filter(|d| d.environments.contains(&env)).collect();
-    if deployments.is_empty() {
-        bail!("no deployment of the catalogue runs in environment `{env}`");
-    }
-    let lines: Vec<String> = deployments.iter().map(|d| format!("{:14} {}", d.short_name, d.name)).collect();
-    let short = deployments[choose("Deployment", &lines)?].short_name.clone();
-    Ok((env, short))
-}
-
-fn choose(what: &str, items: &[String]) -> anyhow::Result<usize> {
-    let mut text = format!("{what}:\n");
-    for (i, item) in items.iter().enumerate() {
-        text.push_str(&format!("  {:>2}) {item}\n", i + 1));
-    }
-    note(text.trim_end());
-    loop {
-        note(&format!("choose 1-{}: ", items.len()));
-        let mut answer = String::new();
-        if std::io::stdin().lock().read_line(&mut answer)? == 0 {
-            bail!("no choice made (end of input): nothing was changed");
-        }
-        match answer.trim().parse::<usize>() {
-            Ok(n) if (1..=items.len()).contains(&n) => return Ok(n - 1),
-            _ => note(&format!("`{}` is not a number between 1 and {}", answer.trim(), items.len())),
-        }
-    }
 }

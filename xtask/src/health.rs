@@ -11,7 +11,7 @@ use stack_compose::{Engine, EngineOptions};
 use stack_config::environment::Kind;
 use stack_health::RetryPolicy;
 use stack_health::plan::{Absent, Plan};
-use stack_health::targets::{Addresses, cloud_checks, docker_checks_by_deployment};
+use stack_health::targets::Addresses;
 
 use crate::Context;
 use crate::backend::runtime;
@@ -24,21 +24,15 @@ pub fn run(cx: &Context, args: Health) -> anyhow::Result<ExitCode> {
     let mut plan = match env.kind {
         Kind::Docker => {
             let (resolved, _) = infra.resolve(&cx.env, "s_a_dbs_s")?;
-            let Some(project) = resolved.compose.as_ref() else { bail!("the full stack of `{}` has no compose project", cx.env) };
             let (ips, containers) = rt.block_on(async {
                 let engine = Engine::connect(&EngineOptions::from_env(&|k| std::env::var(k).ok())).await?;
                 anyhow::Ok((engine.container_ips(&resolved.project_name).await?, engine.project_containers(&resolved.project_name).await?))
             })?;
-            // A service with a container (in any state) is deployed: checked, and a stopped
-            // one fails. One without a container was never started here: not deployed.
-            let deployed = |s: &str| containers.iter().any(|c| c.service == s);
-            let (run, never) = docker_checks_by_deployment(project, &resolved.services, &deployed, &Addresses { container_ips: ips });
-            let why = format!("no container in project {}: never started here", resolved.project_name);
-            Plan { run, absent: never.into_iter().map(|c| (c, why.clone())).collect() }
+            Plan::docker(&resolved, &|s| containers.iter().any(|c| c.service == s), &Addresses { container_ips: ips })?
         }
         Kind::Cloud => {
             let vars = infra.vars(&cx.env)?;
-            let (run, missing) = cloud_checks(&|k| vars.get(k));
+            let (plan, missing) = Plan::cloud(&|k| vars.get(k));
             if !missing.is_empty() {
                 let file = vars.source.as_ref().map(|s| s.to_string()).unwrap_or_else(|| "the environment's env file".to_owned());
                 cx.progress(&format!("warning: no check for {} (not set in {file} or the environment)", missing.join(", ")));
@@ -46,7 +40,7 @@ pub fn run(cx: &Context, args: Health) -> anyhow::Result<ExitCode> {
             cx.progress(
                 "note: the services of a cloud environment are checked through the Kubernetes driver, which is not implemented yet",
             );
-            Plan { run, absent: Vec::new() }
+            plan
         }
     };
     if let Err(e) = plan.only(&args.only) {

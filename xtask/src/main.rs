@@ -78,14 +78,20 @@ impl Context {
     /// The compose driver's sink: progress on stderr (image build lines with `--verbose`), job
     /// output on stdout as the human result (stderr with `--output json`).
     pub fn terminal(&self) -> stack_compose::entry::Terminal {
-        use stack_compose::entry::{Detail, JobOutput, Terminal};
-        let detail = match (self.quiet, self.verbose) {
-            (true, _) => Detail::Quiet,
-            (_, true) => Detail::Verbose,
-            _ => Detail::Normal,
+        stack_compose::entry::Terminal::for_command_line(self.quiet, self.verbose, self.out.is_json() || self.out.to_stderr)
+    }
+
+    /// Runs `f` with this context's console for the workflows of `stack-ops`: progress on stderr,
+    /// inner steps' results as human text where this context's results go.
+    pub fn with_console<T>(&self, f: impl FnOnce(&stack_ops::Console<'_>) -> T) -> T {
+        let (progress, result, terminal) = (|line: &str| note(line), |text: &str| drop(self.out.text(text)), self.terminal());
+        let console = stack_ops::Console {
+            quiet: self.quiet,
+            verbose: self.verbose,
+            background: std::sync::Arc::new(|line: &str| note(line)),
+            ..stack_ops::Console::new(&progress, &result, &terminal)
         };
-        let jobs = if self.out.is_json() || self.out.to_stderr { JobOutput::Stderr } else { JobOutput::Stdout };
-        Terminal { detail, jobs }
+        f(&console)
     }
 
     /// The options of a Docker catalogue entry: `--wait-timeout`, volumes and orphans kept.

@@ -79,8 +79,8 @@ pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
-/// `k8s apply` of `target` (also run by `deploy` and `minikube up`): the library's one call, its
-/// progress on stderr, its report printed; a failed rollout is an error after the report.
+/// `k8s apply` of `target` (also run by `deploy`): the library's one call, its progress on
+/// stderr, its report printed; a failed rollout is an error after the report.
 #[cfg(feature = "full")]
 pub fn apply_overlay(
     cx: &crate::Context,
@@ -88,22 +88,19 @@ pub fn apply_overlay(
     target: &stack_k8s::cluster::session::Target,
     options: &stack_k8s::cluster::session::Apply,
 ) -> anyhow::Result<std::process::ExitCode> {
-    use stack_k8s::cluster::session::Session;
-    crate::backend::block_on("applying the overlay", async {
-        let mut report = Session::apply_overlay(infra, target, cx.mode(), options, &mut |n| cx.progress(n), &mut cx.events()).await?;
-        if cx.out.is_json() || report.ok {
-            cx.out.print(&report)?;
-        }
-        match report.failure() {
-            Some(e) => Err(e.into()),
-            None => Ok(std::process::ExitCode::SUCCESS),
-        }
-    })
+    let mut report = cx.with_console(|console| {
+        crate::backend::block_on("applying the overlay", async {
+            stack_ops::cluster::apply(infra, target, cx.mode(), options, console).await.map_err(anyhow::Error::from_boxed)
+        })
+    })?;
+    if cx.out.is_json() || report.ok {
+        cx.out.print(&report)?;
+    }
+    report.failure().map_or(Ok(std::process::ExitCode::SUCCESS), |e| Err(e.into()))
 }
 
-/// `k8s port-forward` of `target` (also run by `minikube up`): forwards until interrupted,
-/// reconnecting when the pod is replaced. The first result line names the bound address (a
-/// local port 0 picks one): scripts wait for it.
+/// `k8s port-forward` of `target`: forwards until interrupted, reconnecting when the pod is
+/// replaced; the first result line names the bound address.
 #[cfg(feature = "full")]
 pub fn port_forward(
     cx: &crate::Context,
@@ -111,21 +108,9 @@ pub fn port_forward(
     target: &stack_k8s::cluster::session::Target,
     forward: &stack_k8s::cluster::session::Forward,
 ) -> anyhow::Result<()> {
-    use stack_k8s::cluster::session::{Purpose, Session};
-    crate::backend::block_on("port-forwarding", async {
-        let (s, notes) = Session::for_overlay(infra, target, Purpose::Inspect, cx.mode()).await?;
-        notes.iter().for_each(|n| cx.progress(n));
-        let verbose = cx.verbose;
-        let events = std::sync::Arc::new(move |line: &str| {
-            if verbose || line.contains("failed") {
-                note(line);
-            }
-        });
-        let mut ready = |bound: std::net::SocketAddr| {
-            let line =
-                format!("Forwarding from {bound} -> {}:{} (namespace {}); Ctrl-C stops", forward.service, forward.remote, s.namespace());
-            drop(cx.out.text(&line));
-        };
-        Ok(s.port_forward(forward, &mut ready, events).await?)
+    cx.with_console(|console| {
+        crate::backend::block_on("port-forwarding", async {
+            stack_ops::cluster::port_forward(infra, target, cx.mode(), forward, console).await.map_err(anyhow::Error::from_boxed)
+        })
     })
 }

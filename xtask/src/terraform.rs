@@ -1,7 +1,6 @@
 //! `cargo xtask cloud plan|apply|destroy`: flags → `stack_cloud::terraform::action` → printing;
 //! the confirmation is asked here, on the terminal.
 
-use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use stack_cloud::terraform::Options;
@@ -22,13 +21,7 @@ pub fn run(cx: &Context, action: Cloud) -> anyhow::Result<ExitCode> {
         }
         _ => (action::Action::Plan, false),
     };
-    let confirm = if yes {
-        Confirm::Yes
-    } else if std::io::stdin().is_terminal() {
-        Confirm::Ask
-    } else {
-        Confirm::Unavailable
-    };
+    let confirm = Confirm::on_terminal(yes);
     let options = action::Options { action, terraform, confirm };
     if cx.dry_run {
         let plan = action::plan_dry_run(&options);
@@ -39,20 +32,7 @@ pub fn run(cx: &Context, action: Cloud) -> anyhow::Result<ExitCode> {
         cx.out.print(&plan)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let report = action::run(
-        &options,
-        &mut |event| {
-            if !cx.quiet {
-                note(&event.to_string())
-            }
-        },
-        &mut |question| {
-            note(&question.to_string());
-            let mut answer = String::new();
-            std::io::stdin().lock().read_line(&mut answer)?;
-            Ok(question.accepts(&answer))
-        },
-    )?;
+    let report = action::run(&options, &mut |event| cx.progress(&event.to_string()), &mut action::ask_on_terminal)?;
     cx.out.print(&report)?;
     Ok(ExitCode::SUCCESS)
 }

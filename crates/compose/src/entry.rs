@@ -110,6 +110,19 @@ pub struct Terminal {
     pub jobs: JobOutput,
 }
 
+impl Terminal {
+    /// The sink of a command line: `quiet` shows only errors, `verbose` adds the image build
+    /// lines; job output goes to stderr when `jobs_on_stderr` (stdout holds another result).
+    pub fn for_command_line(quiet: bool, verbose: bool, jobs_on_stderr: bool) -> Terminal {
+        let detail = match (quiet, verbose) {
+            (true, _) => Detail::Quiet,
+            (_, true) => Detail::Verbose,
+            _ => Detail::Normal,
+        };
+        Terminal { detail, jobs: if jobs_on_stderr { JobOutput::Stderr } else { JobOutput::Stdout } }
+    }
+}
+
 impl Progress for Terminal {
     fn event(&self, event: &Event) {
         let shown = match self.detail {

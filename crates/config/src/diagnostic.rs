@@ -212,3 +212,36 @@ mod tests {
         assert_eq!(error.downcast_ref::<Diagnostic>(), Some(&unknown_service()));
     }
 }
+
+/// The result of a whole-tree check (`config check`, `cloud lint`): every finding with the
+/// counts. JSON: `{ok, infra, errors, warnings, diagnostics}`; text: one line per finding, then
+/// `<what> ok|FAILED: <infra> (N errors, M warnings)`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub ok: bool,
+    /// What was checked.
+    pub infra: String,
+    pub errors: usize,
+    pub warnings: usize,
+    pub diagnostics: Diagnostics,
+    /// The check's name in the summary line (`config check`).
+    #[serde(skip)]
+    pub what: String,
+}
+
+impl CheckReport {
+    pub fn new(what: &str, infra: &str, diagnostics: Diagnostics) -> CheckReport {
+        let (errors, warnings) = (diagnostics.errors().count(), diagnostics.warnings().count());
+        CheckReport { ok: errors == 0, infra: infra.to_owned(), errors, warnings, diagnostics, what: what.to_owned() }
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in self.diagnostics.iter() {
+            writeln!(f, "{d}")?;
+        }
+        let verdict = if self.ok { "ok" } else { "FAILED" };
+        write!(f, "{} {verdict}: {} ({} errors, {} warnings)", self.what, self.infra, self.errors, self.warnings)
+    }
+}

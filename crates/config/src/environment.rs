@@ -154,6 +154,22 @@ impl Environments {
                 .with_help_opt(suggest::did_you_mean(name, self.environments.keys().map(String::as_str)))
         })
     }
+
+    /// The EKS cluster of environment `name`; an environment without one is an error that
+    /// names those that have one.
+    pub fn cluster(&self, name: &str) -> Result<&Cluster, Diagnostic> {
+        let env = self.get(name)?;
+        env.cluster.as_ref().ok_or_else(|| {
+            let with: Vec<&str> = self.environments.values().filter(|e| e.cluster.is_some()).map(|e| e.name.as_str()).collect();
+            Diagnostic::error(
+                &self.file,
+                None,
+                "environments",
+                format!("environment `{name}` has no EKS cluster (it is a {:?} environment)", env.kind),
+            )
+            .with_help(format!("the environments with a cluster: {}", with.join(", ")))
+        })
+    }
 }
 
 /// Parses and resolves an env file's text. `process` is the process environment.

@@ -47,6 +47,7 @@ mod error;
 pub mod infra;
 pub mod interpolate;
 pub mod kustomize;
+pub mod menu;
 pub mod node;
 pub mod secret;
 pub mod suggest;

@@ -194,6 +194,28 @@ impl Action {
     }
 }
 
+impl Confirm {
+    /// [`Confirm::Yes`] when confirmed in advance; else [`Confirm::Ask`] when stdin is a
+    /// terminal, [`Confirm::Unavailable`] when it is not.
+    pub fn on_terminal(yes: bool) -> Confirm {
+        match (yes, std::io::IsTerminal::is_terminal(&std::io::stdin())) {
+            (true, _) => Confirm::Yes,
+            (false, true) => Confirm::Ask,
+            (false, false) => Confirm::Unavailable,
+        }
+    }
+}
+
+/// A confirmation callback for [`run`] on the terminal: the question on stderr, the answer
+/// line from stdin.
+pub fn ask_on_terminal(question: &Confirmation<'_>) -> std::io::Result<bool> {
+    use std::io::{BufRead, Write};
+    writeln!(std::io::stderr().lock(), "{question}")?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(question.accepts(&answer))
+}
+
 impl Confirmation<'_> {
     /// Whether `answer` (a line as typed, surrounding blanks ignored) confirms.
     pub fn accepts(&self, answer: &str) -> bool {

@@ -1,0 +1,68 @@
+//! Workflows that span several drivers, each one call for an embedding tool.
+//!
+//! - [`minikube`]: `minikube up|down|status` — the plans of [`stack_k8s::minikube`] carried out
+//!   over processes, the compose driver (images, host databases) and the cluster session.
+//!
+//! Nothing here writes to the process's streams: lines go to the caller's [`Console`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use stack_ops::{Console, minikube::{Command, Minikube}};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let (infra, _) = stack_config::Infra::load("infrastructure".as_ref(), &Default::default())?;
+//! let minikube = Minikube::prepare(&infra, "local", Command::Down, Duration::from_secs(180))?;
+//! let print = |line: &str| eprintln!("{line}");
+//! let console = Console::new(&print, &print, &stack_compose::entry::Quiet);
+//! println!("{}", minikube.down(&console)?);
+//! # Ok(())
+//! # }
+//! ```
+
+#[cfg(feature = "cluster")]
+pub mod cluster;
+pub mod minikube;
+
+use std::sync::Arc;
+
+use stack_compose::entry;
+
+/// Where a workflow's lines go, and how much of them.
+pub struct Console<'a> {
+    /// Progress lines (announcements, details); not called with `quiet`.
+    pub progress: &'a dyn Fn(&str),
+    /// The human result of an inner step (a catalogue entry's report, the apply's report, the
+    /// forward's address): the caller decides where it goes next to its own result.
+    pub result: &'a dyn Fn(&str),
+    /// The compose driver's sink for the catalogue entries.
+    pub compose: &'a dyn entry::Sink,
+    /// Only errors: no progress, and the processes' output only when they fail.
+    pub quiet: bool,
+    /// Every line of the port-forward's reconnections, not only its failures.
+    pub verbose: bool,
+    /// Lines from background tasks (the port-forward's reconnections); none by default.
+    pub background: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Console<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console").field("quiet", &self.quiet).field("verbose", &self.verbose).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Console<'a> {
+    /// A console with progress and results going to `progress` and `result`.
+    pub fn new(progress: &'a dyn Fn(&str), result: &'a dyn Fn(&str), compose: &'a dyn entry::Sink) -> Console<'a> {
+        Console { progress, result, compose, quiet: false, verbose: false, background: Arc::new(|_| {}) }
+    }
+
+    /// A progress line, unless `quiet`.
+    pub fn progress(&self, line: &str) {
+        if !self.quiet {
+            (self.progress)(line);
+        }
+    }
+}
+
+/// An error of a workflow's step, with its causes.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
