@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use stack_tests::{describe, docker_lines, require_engine, run_xtask, stdout};
+use stack_tests::{describe, docker_lines, repo_root, require_engine, run_xtask, stdout};
 
 /// The leaf commands that change something, with the arguments to run them under --dry-run
 /// here; `None`: run with --dry-run by another test binary (named).
@@ -23,6 +23,8 @@ const CHANGING: &[(&str, Option<&[&str]>)] = &[
     ("bootstrap", Some(&["bootstrap"])),
     ("test-images", Some(&["test-images"])),
     ("bench compose", Some(&["bench", "compose"])),
+    ("images push", Some(&["images", "push", "--registry", "localhost:5000", "--record", "target/dry-run-release.json"])),
+    ("k8s pin", Some(&["k8s", "pin", "--overlay", "minikube", "--images", "tests/fixtures/release/release.json"])),
     ("minikube up", Some(&["minikube", "up"])),
     ("minikube down", Some(&["minikube", "down"])),
     ("cloud plan", Some(&["--env", "dev", "cloud", "plan"])),
@@ -123,6 +125,8 @@ fn engine_state() -> BTreeSet<String> {
 fn dry_runs_print_one_json_document_and_change_nothing_on_the_engine() {
     require_engine();
     let before = engine_state();
+    let kustomization = repo_root().join("infrastructure/k8s/overlays/minikube/kustomization.yaml");
+    let kustomization_before = std::fs::read_to_string(&kustomization).expect("the minikube overlay");
     for (name, args) in CHANGING {
         let Some(args) = args else { continue };
         // The flags after the command, as users type them.
@@ -136,6 +140,12 @@ fn dry_runs_print_one_json_document_and_change_nothing_on_the_engine() {
         first.unwrap_or_else(|e| panic!("`{name}` printed invalid JSON ({e})\n{}", describe(&out)));
         assert!(documents.next().is_none(), "`{name}` printed more than one JSON document\n{}", describe(&out));
     }
+    assert!(!repo_root().join("target/dry-run-release.json").exists(), "`images push --dry-run` wrote its release record");
+    assert_eq!(
+        std::fs::read_to_string(&kustomization).expect("the minikube overlay"),
+        kustomization_before,
+        "`k8s pin --dry-run` changed the overlay"
+    );
     let after = engine_state();
     let changed: Vec<String> = before.symmetric_difference(&after).cloned().collect();
     assert!(changed.is_empty(), "a dry run changed the engine:\n{}", changed.join("\n"));

@@ -325,6 +325,8 @@ fn settled_snapshot() -> std::collections::BTreeMap<String, String> {
 /// changing one is run with --dry-run in [`dry_runs_change_nothing`].
 const K8S_CHANGING: &[&str] = &["apply", "scale", "rollback", "delete"];
 const K8S_READING: &[&str] = &["render", "validate", "diff", "status", "logs", "port-forward"];
+/// The commands that change files, not the cluster (run with --dry-run in `dry_run.rs`).
+const K8S_FILES: &[&str] = &["pin"];
 
 #[test]
 fn every_k8s_subcommand_is_known_as_changing_or_reading() {
@@ -342,11 +344,11 @@ fn every_k8s_subcommand_is_known_as_changing_or_reading() {
     assert!(!listed.is_empty(), "no subcommands found in\n{text}");
     for c in &listed {
         assert!(
-            K8S_CHANGING.contains(&c.as_str()) || K8S_READING.contains(&c.as_str()),
-            "`k8s {c}` is new: put it in K8S_CHANGING (and test it with --dry-run) or K8S_READING"
+            K8S_CHANGING.contains(&c.as_str()) || K8S_READING.contains(&c.as_str()) || K8S_FILES.contains(&c.as_str()),
+            "`k8s {c}` is new: put it in K8S_CHANGING (and test it with --dry-run), K8S_FILES or K8S_READING"
         );
     }
-    for c in K8S_CHANGING.iter().chain(K8S_READING) {
+    for c in K8S_CHANGING.iter().chain(K8S_READING).chain(K8S_FILES) {
         assert!(listed.iter().any(|l| l == c), "`k8s {c}` is listed here but not by `k8s --help`");
     }
 }

@@ -28,14 +28,14 @@ pub fn run(cx: &Context, action: K8s) -> anyhow::Result<ExitCode> {
         K8s::PortForward(args) => port_forward(cx, &args),
         K8s::Rollback(args) => rollback(cx, &args),
         K8s::Delete(args) => delete(cx, &args),
-        K8s::Render(_) | K8s::Validate(_) => anyhow::bail!("`{}` is not a cluster command", cx.command),
+        K8s::Render(_) | K8s::Validate(_) | K8s::Pin(_) => anyhow::bail!("`{}` is not a cluster command", cx.command),
     }
 }
 
 /// Opens the session of `target`. The one place where `--dry-run` becomes the session's
 /// mode: the session's changing operations honour it (and the wrong-cluster guard) themselves.
 async fn session(cx: &Context, target: &Target, purpose: Purpose) -> anyhow::Result<Session> {
-    let (session, notes) = Session::for_overlay(&cx.load()?, &cx.k8s_target(target), purpose, cx.mode()).await?;
+    let (session, notes) = Session::for_overlay(&cx.load()?, &cx.k8s_target(target)?, purpose, cx.mode()).await?;
     notes.iter().for_each(|n| cx.progress(n));
     Ok(session)
 }
@@ -51,7 +51,7 @@ fn apply(cx: &Context, args: &Apply) -> anyhow::Result<ExitCode> {
         wait: wait_for(cx, args.no_wait),
         on_failure: if args.rollback_on_failure { OnFailure::RollBack } else { OnFailure::Stay },
     };
-    crate::output::apply_overlay(cx, &cx.load()?, &cx.k8s_target(&args.target), &options)
+    crate::output::apply_overlay(cx, &cx.load()?, &cx.k8s_target(&args.target)?, &options)
 }
 
 fn diff(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
@@ -111,7 +111,7 @@ fn port_forward(cx: &Context, args: &PortForward) -> anyhow::Result<ExitCode> {
         .parse()
         .with_context(|| format!("invalid --address `{}`\n  help: give an IP address such as 127.0.0.1", args.address))?;
     let forward = Forward { local: SocketAddr::new(address, local), service: args.service.clone(), remote };
-    crate::output::port_forward(cx, &cx.load()?, &cx.k8s_target(&args.target), &forward)?;
+    crate::output::port_forward(cx, &cx.load()?, &cx.k8s_target(&args.target)?, &forward)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -73,42 +73,17 @@ fn docker(cx: &Context, infra: &Infra, resolved: &Resolved, options: &entry::Opt
 /// (so the wrong-cluster guard applies), then its post-commands. Naming a `d_` entry is the
 /// delete's confirmation.
 fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Result<ExitCode> {
-    in_full_build!(cx, live::kubernetes(cx, infra, resolved))
-}
-
-#[cfg(feature = "full")]
-mod live {
-    use std::process::ExitCode;
-    use std::time::Duration;
-
-    use anyhow::Context as _;
-    use stack_config::Infra;
-    use stack_config::deployment::DeployCommand;
-    use stack_config::infra::Resolved;
-    use stack_k8s::cluster::session::{Apply, Purpose, Session, Target};
-
-    use crate::Context;
-    use crate::backend::block_on;
-
-    pub fn kubernetes(cx: &Context, infra: &Infra, resolved: &Resolved) -> anyhow::Result<ExitCode> {
-        let overlay = resolved.target.overlay.clone().context("a kubernetes deployment without an overlay")?;
-        let target = Target { overlay, context: None };
-        let wait = Duration::from_secs(cx.wait_timeout);
-        let code =
-            stack_compose::hooks::run_entry(resolved, infra.repo_root().as_std_path(), &|l| cx.progress(l), || -> anyhow::Result<u8> {
-                if resolved.target.deploy_command != DeployCommand::Delete {
-                    crate::output::apply_overlay(cx, infra, &target, &Apply::waiting(Some(wait)))?;
-                    return Ok(0);
-                }
-                block_on("deleting", async {
-                    let (s, notes) = Session::for_overlay(infra, &target, Purpose::Inspect, cx.mode()).await?;
-                    notes.iter().for_each(|n| cx.progress(n));
-                    cx.out.print(&s.delete(wait).await?)?;
-                    Ok(0)
-                })
-            })?;
-        Ok(ExitCode::from(code))
-    }
+    in_full_build!(cx, {
+        let wait = std::time::Duration::from_secs(cx.wait_timeout);
+        // A failed rollout's report is in its error, unless stdout wants the JSON.
+        let mut print = |r: &stack_ops::catalogue::Report| {
+            if cx.out.is_json() || !matches!(r, stack_ops::catalogue::Report::Applied(a) if !a.ok) {
+                drop(cx.out.print(r));
+            }
+        };
+        let code = cx.with_console(|console| stack_ops::catalogue::run(infra, resolved, cx.mode(), wait, console, &mut print));
+        Ok(ExitCode::from(code.map_err(anyhow::Error::from_boxed)?))
+    })
 }
 
 /// `db reset`: asks first, then removes the data layer with its volumes.

@@ -74,6 +74,11 @@ pub enum Command {
     Status,
     /// Build (or find cached) the local test images and print NAME=VALUE lines for `eval`
     TestImages,
+    /// Container images in a registry
+    Images {
+        #[command(subcommand)]
+        action: Images,
+    },
     /// Benchmarks that print figures
     Bench {
         #[command(subcommand)]
@@ -150,6 +155,25 @@ pub enum Services {
     Logs(Logs),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum Images {
+    /// Build what is stale, push every service image, write the release record (digests)
+    Push(Push),
+}
+
+#[derive(Debug, Args)]
+pub struct Push {
+    /// Registry host, optionally with a path (`localhost:5000`, `<account>.dkr.ecr.<region>.amazonaws.com`)
+    #[arg(long, value_name = "R")]
+    pub registry: String,
+    /// Tag of every image (default: each image's content hash)
+    #[arg(long, value_name = "T")]
+    pub tag: Option<String>,
+    /// Where the release record goes
+    #[arg(long, value_name = "FILE", default_value = "release.json")]
+    pub record: Utf8PathBuf,
+}
+
 #[derive(Debug, Args)]
 pub struct Logs {
     /// Services to show (default: all)
@@ -198,6 +222,9 @@ pub struct Overlay {
     /// Overlay name under k8s/overlays, or a path to a kustomization directory
     #[arg(long, value_name = "O", default_value = "minikube")]
     pub overlay: String,
+    /// Pin the overlay's images by digest to this release record (`images push` writes it)
+    #[arg(long, value_name = "FILE")]
+    pub images: Option<Utf8PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +250,8 @@ pub enum K8s {
     Render(Render),
     /// Validate rendered objects against the Kubernetes API types and our lints
     Validate(Overlay),
+    /// Write a release record's digests (--images FILE) into the overlay's kustomization.yaml
+    Pin(Overlay),
     /// Show what apply would change (exit 0: none, 1: changes, >1: error)
     Diff(Target),
     /// Server-side apply, prune, and wait for rollouts
@@ -400,26 +429,20 @@ pub enum Bench {
 /// The help line that names this command line's flag for the need a library error describes
 /// (the libraries' help texts name no flag of ours).
 pub fn help_for(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(|cause| {
-        if let Some(e) = cause.downcast_ref::<stack_cloud::Error>() {
-            use stack_cloud::Error;
-            return Some(match e {
-                Error::TerraformConfirmationUnavailable { .. } | Error::TerraformNotConfirmed { .. } => "pass --yes to confirm".to_owned(),
-                Error::TerraformProdDestroy { .. } => "pass --allow-prod-destroy as well as the confirmation".to_owned(),
-                Error::ClusterNotFound { .. } => "`cargo xtask --env <env> cloud apply` creates it".to_owned(),
-                Error::ClusterUnusable { .. } => "`cargo xtask --env <env> cloud status` shows it and its node groups".to_owned(),
-                Error::ClusterNotActive { .. } => "raise --wait-timeout to wait longer".to_owned(),
-                Error::ParseKubeconfig { .. } | Error::KubeconfigShape { .. } | Error::NoKubeconfigPath => {
-                    "pass a kubeconfig file with --kubeconfig FILE".to_owned()
-                }
-                _ => return None,
-            });
+    use stack_cloud::Error as C;
+    use stack_k8s::Error as K;
+    error.chain().find_map(|cause| match (cause.downcast_ref::<C>(), cause.downcast_ref::<K>()) {
+        (Some(C::TerraformConfirmationUnavailable { .. } | C::TerraformNotConfirmed { .. }), _) => Some("pass --yes to confirm".into()),
+        (Some(C::TerraformProdDestroy { .. }), _) => Some("pass --allow-prod-destroy as well as the confirmation".into()),
+        (Some(C::ClusterNotFound { .. }), _) => Some("`cargo xtask --env <env> cloud apply` creates it".into()),
+        (Some(C::ClusterUnusable { .. }), _) => Some("`cargo xtask --env <env> cloud status` shows it and its node groups".into()),
+        (Some(C::ClusterNotActive { .. }), _) => Some("raise --wait-timeout to wait longer".into()),
+        (Some(C::ParseKubeconfig { .. } | C::KubeconfigShape { .. } | C::NoKubeconfigPath), _) => {
+            Some("pass a kubeconfig file with --kubeconfig FILE".into())
         }
-        match cause.downcast_ref::<stack_k8s::Error>()? {
-            stack_k8s::Error::WrongCluster { current, .. } => Some(format!("pass --context {current} to name it")),
-            stack_k8s::Error::Conflict { .. } => Some("pass --force-conflicts to take the fields over".to_owned()),
-            stack_k8s::Error::RenderUnsupportedField { .. } => Some("pass --engine kubectl to render with kubectl".to_owned()),
-            _ => None,
-        }
+        (_, Some(K::WrongCluster { current, .. })) => Some(format!("pass --context {current} to name it")),
+        (_, Some(K::Conflict { .. })) => Some("pass --force-conflicts to take the fields over".into()),
+        (_, Some(K::RenderUnsupportedField { .. })) => Some("pass --engine kubectl to render with kubectl".into()),
+        _ => None,
     })
 }

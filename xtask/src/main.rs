@@ -10,13 +10,12 @@ mod deploy;
 mod flags;
 #[cfg(feature = "full")]
 mod health;
+mod images;
 mod k8s;
 mod local;
 mod minikube;
 mod output;
 mod terraform;
-#[cfg(feature = "full")]
-mod validate;
 
 use std::process::ExitCode;
 
@@ -69,10 +68,11 @@ impl Context {
         move |event| self.progress(&event.to_string())
     }
 
-    /// `--overlay` and `--context` as the session's target.
+    /// `--overlay`, `--images` and `--context` as the session's target.
     #[cfg(feature = "full")]
-    pub fn k8s_target(&self, target: &flags::Target) -> stack_k8s::cluster::session::Target {
-        stack_k8s::cluster::session::Target { overlay: target.overlay.overlay.clone(), context: target.context.clone() }
+    pub fn k8s_target(&self, target: &flags::Target) -> anyhow::Result<stack_k8s::cluster::session::Target> {
+        let images = target.overlay.images.as_deref().map(stack_config::release::Release::read).transpose()?;
+        Ok(stack_k8s::cluster::session::Target { overlay: target.overlay.overlay.clone(), context: target.context.clone(), images })
     }
 
     /// The compose driver's sink: progress on stderr (image build lines with `--verbose`), job
@@ -163,11 +163,13 @@ fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
         Command::Status => local::status(&cx, None),
         Command::Logs(l) => local::logs(&cx, None, &l.services, l.follow, &l.tail),
         Command::TestImages => local::test_images(&cx),
+        Command::Images { action: flags::Images::Push(args) } => images::push(&cx, args),
         Command::Bench { what: flags::Bench::Compose { runs } } => local::bench_compose(&cx, runs),
         Command::Health(args) => in_full_build!(cx, health::run(&cx, args)),
         Command::Minikube { action } => minikube::run(&cx, action),
         Command::K8s { action: K8s::Render(args) } => k8s::render(&cx, args),
-        Command::K8s { action: K8s::Validate(args) } => in_full_build!(cx, validate::run(&cx, &args)),
+        Command::K8s { action: K8s::Pin(args) } => k8s::pin(&cx, args),
+        Command::K8s { action: K8s::Validate(args) } => in_full_build!(cx, k8s::validate(&cx, &args)),
         Command::K8s { action } => in_full_build!(cx, cluster::run(&cx, action)),
         Command::Cloud { action: Cloud::Lint } => config::lint_terraform(&cx),
         Command::Cloud { action: action @ (Cloud::Plan | Cloud::Apply { .. } | Cloud::Destroy { .. }) } => terraform::run(&cx, action),

@@ -12,6 +12,11 @@ pub enum Error {
     /// The requested operation is not part of this build yet.
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),
+    /// GetAuthorizationToken failed or gave no usable token.
+    #[error(
+        "cannot get the ECR login in region {region}: {message}\n  help: the deploy role needs ecr:GetAuthorizationToken; check the AWS credentials"
+    )]
+    EcrLogin { region: String, message: String },
     /// No AWS region was given and none is configured.
     #[error("no AWS region is configured\n  help: pass the environment's region, or set AWS_REGION (or `region` in the AWS profile)")]
     NoRegion,

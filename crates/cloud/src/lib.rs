@@ -36,6 +36,7 @@
 //!
 //! The [`Error`] enum has the same variants with and without `aws`; SDK errors are boxed sources.
 
+pub mod ecr;
 #[cfg(feature = "aws")]
 pub mod eks;
 mod error;

@@ -31,11 +31,16 @@ pub enum BuildPolicy {
 
 /// One image produced or confirmed by [`Engine::build_images`].
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Built {
     pub service: String,
     pub image: String,
     pub id: String,
     pub skipped: bool,
+    /// The hash of the build's inputs (context files, Dockerfile, target, args, base images):
+    /// the same sources give the same hash. Under [`BuildPolicy::Plan`], the hash of an image
+    /// whose base would be rebuilt is not final.
+    pub build_hash: String,
 }
 
 impl Engine {
@@ -95,7 +100,7 @@ impl Engine {
                 let id = self.image_id(&image).await?.unwrap_or_default();
                 progress.event(&Event::ImageUpToDate { image: image.clone() });
                 ids.insert(image.clone(), id.clone());
-                out.push(Built { service: svc.name.clone(), image, id, skipped: true });
+                out.push(Built { service: svc.name.clone(), image, id, skipped: true, build_hash });
                 continue;
             }
             if policy == BuildPolicy::Never {
@@ -108,13 +113,15 @@ impl Engine {
             if policy == BuildPolicy::Plan {
                 // Its ID will change: images built on it will be rebuilt too.
                 ids.insert(image.clone(), format!("(rebuilt {build_hash})"));
-                out.push(Built { service: svc.name.clone(), image, id: String::new(), skipped: false });
+                out.push(Built { service: svc.name.clone(), image, id: String::new(), skipped: false, build_hash });
                 continue;
             }
             progress.event(&Event::ImageBuilding { image: image.clone() });
             let started = Instant::now();
-            let mut image_labels =
-                HashMap::from([(labels::BUILD_HASH.to_owned(), build_hash), (labels::MANAGED_BY.to_owned(), labels::MANAGER.to_owned())]);
+            let mut image_labels = HashMap::from([
+                (labels::BUILD_HASH.to_owned(), build_hash.clone()),
+                (labels::MANAGED_BY.to_owned(), labels::MANAGER.to_owned()),
+            ]);
             image_labels.insert(labels::PROJECT.to_owned(), name.to_owned());
             let mut options = BuildImageOptionsBuilder::default()
                 .dockerfile(&ctx.dockerfile)
@@ -154,7 +161,7 @@ impl Engine {
             }
             progress.event(&Event::ImageBuilt { image: image.clone(), elapsed: started.elapsed() });
             ids.insert(image.clone(), id.clone());
-            out.push(Built { service: svc.name.clone(), image, id, skipped: false });
+            out.push(Built { service: svc.name.clone(), image, id, skipped: false, build_hash });
         }
         Ok(out)
     }

@@ -280,11 +280,7 @@ pub async fn action(engine: &Engine, resolved: &Resolved, options: &Options, sin
             }
             Report::Run(Jobs { project: resolved.project_name.clone(), ok: jobs.iter().all(|j| j.exit_code == 0), jobs })
         }
-        DeployCommand::Build => {
-            let selected: Vec<_> = resolved.services.iter().filter_map(|s| project.services.get(s)).collect();
-            let order: Vec<_> = crate::plan::build_order(project, &resolved.project_name, &selected).into_iter().map(|(s, _)| s).collect();
-            Report::Build(engine.build_images(&resolved.project_name, project, &order, BuildPolicy::WhenChanged, progress).await?)
-        }
+        DeployCommand::Build => Report::Build(build(engine, resolved, BuildPolicy::WhenChanged, progress).await?),
         DeployCommand::Stop => Report::Stop(engine.stop(&stack, progress).await?),
         DeployCommand::Down => {
             let down = DownOptions { volumes: options.volumes == Volumes::Remove, remove_orphans: options.orphans == Orphans::Remove };
@@ -292,4 +288,13 @@ pub async fn action(engine: &Engine, resolved: &Resolved, options: &Options, sin
         }
         DeployCommand::Apply | DeployCommand::Delete => return Err(Error::NotDocker(resolved.deployment.short_name.clone())),
     })
+}
+
+/// The images a build entry (`deployCommand: build`) builds, in build order (bases first),
+/// under `policy`: [`BuildPolicy::Plan`] decides what is stale and builds nothing.
+pub async fn build(engine: &Engine, resolved: &Resolved, policy: BuildPolicy, progress: &dyn Progress) -> Result<Vec<crate::build::Built>> {
+    let project = resolved.compose.as_ref().ok_or_else(|| Error::NotDocker(resolved.deployment.short_name.clone()))?;
+    let selected: Vec<_> = resolved.services.iter().filter_map(|s| project.services.get(s)).collect();
+    let order: Vec<_> = crate::plan::build_order(project, &resolved.project_name, &selected).into_iter().map(|(s, _)| s).collect();
+    engine.build_images(&resolved.project_name, project, &order, policy, progress).await
 }

@@ -30,6 +30,9 @@ pub enum Error {
     /// An image build failed.
     #[error("building image {image} failed: {message}\n--- last build output ---\n{tail}")]
     Build { image: String, message: String, tail: String },
+    /// A push to a registry failed, or its credentials could not be read.
+    #[error(transparent)]
+    Push(#[from] crate::push::PushError),
     /// An image is missing and cannot be pulled.
     #[error("image {image} (service {service}) is not present and cannot be pulled: {reason}\n  help: {help}")]
     Pull { image: String, service: String, reason: String, help: String },

@@ -44,6 +44,7 @@ pub mod observe;
 pub mod plan;
 mod ports;
 pub mod progress;
+pub mod push;
 mod run;
 mod spec;
 pub mod up;

@@ -19,29 +19,108 @@ impl Progress for Silent {
 /// One step of the driver's work.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    WaitingForLock { project: String, holder: String },
-    NetworkCreated { name: String },
-    NetworkExists { name: String },
-    NetworkRemoved { name: String },
-    VolumeCreated { name: String },
-    VolumeExists { name: String },
-    VolumeRemoved { name: String },
-    ImageBuilding { image: String },
-    ImageBuildLine { image: String, line: String },
-    ImageBuilt { image: String, elapsed: Duration },
-    ImageUpToDate { image: String },
-    ImagePulling { image: String },
-    ContainerCreated { service: String, container: String, reason: String },
-    ContainerStarted { service: String, container: String },
-    ContainerUpToDate { service: String, container: String },
-    Waiting { service: String, condition: String },
-    Ready { service: String, condition: String, elapsed: Duration },
-    JobCompleted { service: String, exit_code: i64 },
-    ReplicaSetInitiated { service: String, set: String },
-    ReplicaSetReady { service: String, set: String },
-    ContainerStopped { service: String, container: String },
-    ContainerRemoved { service: String, container: String },
-    Orphan { service: String, container: String, removed: bool },
+    WaitingForLock {
+        project: String,
+        holder: String,
+    },
+    NetworkCreated {
+        name: String,
+    },
+    NetworkExists {
+        name: String,
+    },
+    NetworkRemoved {
+        name: String,
+    },
+    VolumeCreated {
+        name: String,
+    },
+    VolumeExists {
+        name: String,
+    },
+    VolumeRemoved {
+        name: String,
+    },
+    ImageBuilding {
+        image: String,
+    },
+    ImageBuildLine {
+        image: String,
+        line: String,
+    },
+    ImageBuilt {
+        image: String,
+        elapsed: Duration,
+    },
+    ImageUpToDate {
+        image: String,
+    },
+    ImagePulling {
+        image: String,
+    },
+    ImagePushing {
+        reference: String,
+    },
+    /// A layer of a push finished: `done` of the `layers` announced so far.
+    LayerPushed {
+        reference: String,
+        done: usize,
+        layers: usize,
+        state: String,
+    },
+    ImagePushed {
+        reference: String,
+        digest: String,
+        uploaded: usize,
+        present: usize,
+    },
+    ContainerCreated {
+        service: String,
+        container: String,
+        reason: String,
+    },
+    ContainerStarted {
+        service: String,
+        container: String,
+    },
+    ContainerUpToDate {
+        service: String,
+        container: String,
+    },
+    Waiting {
+        service: String,
+        condition: String,
+    },
+    Ready {
+        service: String,
+        condition: String,
+        elapsed: Duration,
+    },
+    JobCompleted {
+        service: String,
+        exit_code: i64,
+    },
+    ReplicaSetInitiated {
+        service: String,
+        set: String,
+    },
+    ReplicaSetReady {
+        service: String,
+        set: String,
+    },
+    ContainerStopped {
+        service: String,
+        container: String,
+    },
+    ContainerRemoved {
+        service: String,
+        container: String,
+    },
+    Orphan {
+        service: String,
+        container: String,
+        removed: bool,
+    },
 }
 
 impl fmt::Display for Event {
@@ -60,6 +139,14 @@ impl fmt::Display for Event {
             Event::ImageBuilt { image, elapsed } => write!(f, "image {image}: built in {}", secs(elapsed)),
             Event::ImageUpToDate { image } => write!(f, "image {image}: up to date (build inputs unchanged)"),
             Event::ImagePulling { image } => write!(f, "image {image}: pulling"),
+            Event::ImagePushing { reference } => write!(f, "push {reference}: pushing"),
+            Event::LayerPushed { reference, done, layers, state } => write!(f, "push {reference}: layer {done}/{layers} {state}"),
+            Event::ImagePushed { reference, digest, uploaded: 0, present } => {
+                write!(f, "push {reference}: {digest}; nothing uploaded, the registry had all {present} layers")
+            }
+            Event::ImagePushed { reference, digest, uploaded, present } => {
+                write!(f, "push {reference}: {digest}; {uploaded} layers uploaded, {present} already in the registry")
+            }
             Event::ContainerCreated { service, container, reason } => write!(f, "{service}: created {container} ({reason})"),
             Event::ContainerStarted { service, container } => write!(f, "{service}: started {container}"),
             Event::ContainerUpToDate { service, container } => write!(f, "{service}: {container} up to date"),

@@ -49,6 +49,7 @@ pub mod interpolate;
 pub mod kustomize;
 pub mod menu;
 pub mod node;
+pub mod release;
 pub mod secret;
 pub mod suggest;
 pub mod table;

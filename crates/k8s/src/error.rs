@@ -9,6 +9,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Errors of this crate; each variant names the operation and the resource.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A kustomization cannot be pinned to a release record.
+    #[error("cannot pin {file}: {message}")]
+    Pin { file: String, message: String },
     /// The requested operation is not part of this build yet.
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),

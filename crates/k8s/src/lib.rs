@@ -56,6 +56,7 @@ mod error;
 pub mod guard;
 pub mod minikube;
 pub mod overlay;
+pub mod pin;
 pub mod plan;
 pub mod render;
 pub mod validate;

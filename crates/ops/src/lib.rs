@@ -20,7 +20,12 @@
 //! ```
 
 #[cfg(feature = "cluster")]
+pub mod catalogue;
+#[cfg(feature = "cluster")]
 pub mod cluster;
+#[cfg(feature = "health")]
+pub mod health;
+pub mod images;
 pub mod minikube;
 
 use std::sync::Arc;
@@ -66,3 +71,14 @@ impl<'a> Console<'a> {
 
 /// An error of a workflow's step, with its causes.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs `fut` on a fresh runtime; Ctrl-C ends it as [`stack_compose::Error::Interrupted`]
+/// (`doing` says what was interrupted).
+pub fn block_on<T>(doing: &str, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+        tokio::select! {
+            r = fut => r,
+            _ = tokio::signal::ctrl_c() => Err(stack_compose::Error::Interrupted { doing: doing.to_owned() }.into()),
+        }
+    })
+}

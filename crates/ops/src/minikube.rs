@@ -97,7 +97,11 @@ impl<'a> Minikube<'a> {
     /// guard.
     #[cfg(feature = "cluster")]
     pub fn target(&self) -> stack_k8s::cluster::session::Target {
-        stack_k8s::cluster::session::Target { overlay: self.settings.overlay.clone(), context: Some(self.settings.profile.clone()) }
+        stack_k8s::cluster::session::Target {
+            overlay: self.settings.overlay.clone(),
+            context: Some(self.settings.profile.clone()),
+            images: None,
+        }
     }
 
     /// The overlay's workloads in the profile's cluster.
@@ -153,17 +157,6 @@ impl ThisHost<'_> {
         (self.console.result)(&report.to_string());
         Ok(())
     }
-
-    /// Runs a cluster step on a fresh runtime; Ctrl-C ends it as an interruption.
-    #[cfg(feature = "cluster")]
-    fn block_on<T>(doing: &str, fut: impl Future<Output = Result<T, HostError>>) -> Result<T, HostError> {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-            tokio::select! {
-                r = fut => r,
-                _ = tokio::signal::ctrl_c() => Err(stack_compose::Error::Interrupted { doing: doing.to_owned() }.into()),
-            }
-        })
-    }
 }
 
 impl Host for ThisHost<'_> {
@@ -190,7 +183,7 @@ impl Host for ThisHost<'_> {
         let options = stack_k8s::cluster::session::Apply::waiting(Some(self.minikube.wait));
         let (target, mode) = (self.minikube.target(), stack_k8s::cluster::session::Mode::Change);
         let mut report =
-            Self::block_on("applying the overlay", crate::cluster::apply(self.minikube.infra, &target, mode, &options, self.console))?;
+            crate::block_on("applying the overlay", crate::cluster::apply(self.minikube.infra, &target, mode, &options, self.console))?;
         if report.ok {
             (self.console.result)(&report.to_string());
         }
@@ -210,7 +203,7 @@ impl Host for ThisHost<'_> {
         let local = std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), pf.local_port);
         let forward = stack_k8s::cluster::session::Forward { local, service: pf.service.clone(), remote: pf.remote_port };
         let (target, mode) = (self.minikube.target(), stack_k8s::cluster::session::Mode::Change);
-        Self::block_on("port-forwarding", crate::cluster::port_forward(self.minikube.infra, &target, mode, &forward, self.console))
+        crate::block_on("port-forwarding", crate::cluster::port_forward(self.minikube.infra, &target, mode, &forward, self.console))
     }
 
     fn announce(&mut self, step: &Step) {

@@ -77,6 +77,9 @@ pub struct Target {
     pub overlay: String,
     /// The kubeconfig context; `None`: the current one. Naming it lifts the guard.
     pub context: Option<String>,
+    /// A release record to pin the overlay's images to (see [`crate::pin`]); `None`: the
+    /// images as the overlay names them.
+    pub images: Option<stack_config::release::Release>,
 }
 
 /// An overlay rendered and a cluster connected.
@@ -331,7 +334,11 @@ impl Session {
     /// (placeholder secrets used) for the caller to show.
     pub async fn for_overlay(infra: &Infra, target: &Target, purpose: Purpose, mode: Mode) -> Result<(Session, Vec<String>)> {
         let prepared = crate::overlay::prepare(infra, &target.overlay, purpose)?;
-        let objects = crate::render::render(&prepared.dir)?;
+        let mut objects = crate::render::render(&prepared.dir)?;
+        let mut notes = prepared.notes.clone();
+        if let Some(release) = &target.images {
+            notes.extend(crate::pin::pin_objects(&mut objects, release).notes());
+        }
         let allowed_contexts = prepared.name.as_deref().map(|o| infra.environments.kube_contexts_for(o)).unwrap_or_default();
         let open = Open {
             overlay: prepared.name.clone().unwrap_or_else(|| target.overlay.clone()),
@@ -341,7 +348,7 @@ impl Session {
             allowed_contexts,
             mode,
         };
-        Ok((Session::open(open).await?, prepared.notes.clone()))
+        Ok((Session::open(open).await?, notes))
     }
 
     /// [`Session::for_overlay`] for an apply, then [`Session::apply`]: what `k8s apply` does, as

@@ -36,6 +36,71 @@ pub fn render(dir: &Utf8Path) -> Result<Vec<Value>> {
     Ok(resources.into_iter().map(|resource| resource.object).collect())
 }
 
+/// Which renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// [`render`]: the toolkit's own (no external tool).
+    Native,
+    /// [`kubectl`]: `kubectl kustomize` from `PATH`.
+    Kubectl,
+}
+
+/// An overlay rendered: kubectl's YAML exactly as it printed it (when nothing was pinned), or
+/// the objects.
+#[derive(Debug, Clone)]
+pub enum Rendered {
+    Yaml(String),
+    Objects(Vec<Value>),
+}
+
+impl Rendered {
+    /// The objects (kubectl's YAML parsed).
+    pub fn objects(self) -> Result<Vec<Value>> {
+        match self {
+            Rendered::Yaml(text) => from_yaml(&text),
+            Rendered::Objects(objects) => Ok(objects),
+        }
+    }
+
+    /// The YAML stream.
+    pub fn yaml(&self) -> String {
+        match self {
+            Rendered::Yaml(text) => text.clone(),
+            Rendered::Objects(objects) => to_yaml(objects),
+        }
+    }
+}
+
+/// JSON: one array of the objects.
+impl serde::Serialize for Rendered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Rendered::Objects(objects) => objects.serialize(s),
+            Rendered::Yaml(text) => from_yaml(text).map_err(serde::ser::Error::custom)?.serialize(s),
+        }
+    }
+}
+
+/// The YAML stream.
+impl std::fmt::Display for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.yaml())
+    }
+}
+
+/// `k8s render`: the kustomization in `dir` by `engine`, with the images pinned to `release`
+/// when one is given (see [`crate::pin`]); the pins' notes are returned for the caller to show.
+pub fn render_with(dir: &Utf8Path, engine: Engine, release: Option<&stack_config::release::Release>) -> Result<(Rendered, Vec<String>)> {
+    let rendered = match engine {
+        Engine::Kubectl => Rendered::Yaml(kubectl(dir)?),
+        Engine::Native => Rendered::Objects(render(dir)?),
+    };
+    let Some(release) = release else { return Ok((rendered, Vec::new())) };
+    let mut objects = rendered.objects()?;
+    let notes = crate::pin::pin_objects(&mut objects, release).notes();
+    Ok((Rendered::Objects(objects), notes))
+}
+
 /// The reference renderer: `kubectl kustomize DIR` (kubectl found on `PATH`), its YAML as it
 /// printed it.
 pub fn kubectl(dir: &Utf8Path) -> Result<String> {
