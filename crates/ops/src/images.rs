@@ -132,7 +132,9 @@ pub fn plan(infra: &Infra, env: &str, options: &Options) -> Result<PushPlan, Err
             let name = name_of(&b.image);
             Planned {
                 repository: format!("{}/{name}", options.registry),
-                tag: options.tag.clone().or_else(|| (!b.build_hash.contains('(')).then(|| short(&b.build_hash))),
+                // The content hash is final only for an image that is up to date: a rebuilt base changes
+                // its dependents' hashes.
+                tag: options.tag.clone().or_else(|| b.skipped.then(|| short(&b.build_hash))),
                 rebuild: !b.skipped,
                 image: b.image.clone(),
                 name,
