@@ -113,6 +113,20 @@ fn prod_overlay_matches_kubectl() {
     assert!(objects.iter().any(|object| identity(object) == "HorizontalPodAutoscaler srvthreds-engine"));
 }
 
+/// An overlay that moves the base into another namespace: Kustomize renames the base's
+/// Namespace object too (a second namespace of the same app, as `release` promotes into).
+#[test]
+fn overlay_in_another_namespace_renames_the_namespace_object_as_kubectl() {
+    let (_temp, root) = infra_copy();
+    let dir = root.join("overlays/other-namespace");
+    copy_tree(root.join("overlays/minikube").as_std_path(), dir.as_std_path()).expect("copy the minikube overlay");
+    let file = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&file).expect("read kustomization.yaml");
+    std::fs::write(&file, text.replace("\nnamespace: srvthreds\n", "\nnamespace: srvthreds-other\n")).expect("write kustomization.yaml");
+    let objects = check_same_as_kubectl(&dir);
+    assert!(objects.iter().any(|object| identity(object) == "Namespace srvthreds-other"), "no renamed Namespace");
+}
+
 #[test]
 fn committed_minikube_overlay_renders_in_place() {
     check_same_as_kubectl(&workspace_root().join("infrastructure/k8s/overlays/minikube"));

@@ -56,12 +56,16 @@ const ORDER_FIRST: [&str; 22] = [
 /// ... these last, and every other kind in between, by `group_version_kind`.
 const ORDER_LAST: [&str; 2] = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
 
-/// `namespace:` sets the namespace of every namespaced object. As Kustomize's, it first stores
-/// every object's name among its earlier ones (references match earlier names only).
+/// `namespace:` sets the namespace of every namespaced object, and (as Kustomize's namespace
+/// filter does) the name of every Namespace object. As Kustomize's, it first stores every
+/// object's name among its earlier ones (references match earlier names only).
 pub(super) fn namespace(kustomization: &Kustomization, resources: &mut [Resource]) {
     let Some(namespace) = &kustomization.namespace else { return };
     for resource in resources.iter_mut() {
         resource.store_previous_name();
+        if resource.kind() == "Namespace" && resource.group().is_empty() {
+            resource.set_name(namespace.clone());
+        }
         if CLUSTER_SCOPED.contains(&resource.kind()) {
             continue;
         }
