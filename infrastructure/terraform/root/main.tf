@@ -1,9 +1,9 @@
 # SrvThreds cloud environment root. The three environments (dev, staging,
 # prod) share this file word for word; what differs is in terraform.tfvars
 # (sizes, CIDRs) and in the backend configuration given to `terraform init`.
-# What an environment is made of (networking, EKS, MongoDB Atlas, Redis Cloud,
-# CloudAMQP) is composed once, in modules/srvthreds-stack; this root pins the
-# versions, configures the providers and passes its values through.
+# What an environment is made of (networking, EKS, Atlas, Redis Cloud, CloudAMQP,
+# ECR, the GitHub deploy role) is composed once, in modules/srvthreds-stack; this
+# root pins the versions, configures the providers and passes its values through.
 #
 # Secrets are variables without defaults, marked sensitive, and come from
 # TF_VAR_* environment variables (see ../../README.md); none is in a file.
@@ -14,7 +14,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.80"
+      version = "~> 5.81"
     }
     tls = {
       source  = "hashicorp/tls"
@@ -108,6 +108,18 @@ module "stack" {
 
   rabbitmq_plan     = var.rabbitmq_plan
   rabbitmq_firewall = var.rabbitmq_firewall
+
+  kubernetes_namespace           = var.kubernetes_namespace
+  ecr_repositories               = var.ecr_repositories
+  create_ecr_repositories        = var.create_ecr_repositories
+  ecr_untagged_image_expiry_days = var.ecr_untagged_image_expiry_days
+  ecr_keep_tagged_images         = var.ecr_keep_tagged_images
+  ecr_force_delete               = var.ecr_force_delete
+
+  github_repository           = var.github_repository
+  github_build_refs           = var.github_build_refs
+  create_github_oidc_provider = var.create_github_oidc_provider
+  github_oidc_provider_arn    = var.github_oidc_provider_arn
 }
 
 # Before the stack module, this root called the five modules itself: these

@@ -1,9 +1,9 @@
 # What the toolkit reads (`terraform output -json`): cluster name, region and
-# endpoint for `cloud status`/`cloud kubeconfig`, and the managed services'
-# endpoints for the environment's ConfigMap and env file. Each is the
-# srvthreds-stack output of the same name, described in
-# ../../modules/srvthreds-stack/outputs.tf. No output carries a credential
-# unless it is marked sensitive.
+# endpoint for `cloud status`/`cloud kubeconfig`, the managed services'
+# endpoints for the environment's ConfigMap and env file, and the ECR registry
+# and deploy role for the CI workflow. Each is the srvthreds-stack output of
+# the same name, described in ../../modules/srvthreds-stack/outputs.tf. No
+# output carries a credential unless it is marked sensitive.
 
 output "environment" { value = module.stack.environment }
 output "region" { value = module.stack.region }
@@ -27,6 +27,10 @@ output "redis_port" { value = module.stack.redis_port }
 output "redis_tls" { value = module.stack.redis_tls }
 output "rabbitmq_host" { value = module.stack.rabbitmq_host }
 output "rabbitmq_vhost" { value = module.stack.rabbitmq_vhost }
+output "ecr_registry" { value = module.stack.ecr_registry }
+output "ecr_repository_urls" { value = module.stack.ecr_repository_urls }
+output "deploy_role_arn" { value = module.stack.deploy_role_arn }
+output "github_oidc_provider_arn" { value = module.stack.github_oidc_provider_arn }
 
 output "rabbitmq_url" {
   value     = module.stack.rabbitmq_url

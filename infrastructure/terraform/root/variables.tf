@@ -158,6 +158,71 @@ variable "rabbitmq_firewall" {
   default     = true
 }
 
+variable "kubernetes_namespace" {
+  description = "Namespace of the app in the cluster (the overlays' `namespace:`); the deploy role may change objects in it only."
+  type        = string
+  default     = "srvthreds"
+}
+
+# ECR: one repository per service image `images push` pushes (the catalogue's
+# build entry b_a_s without the builder image).
+variable "ecr_repositories" {
+  description = "ECR repositories, one per service image that `images push` pushes (not the builder image)."
+  type        = list(string)
+  default = [
+    "srvthreds-bootstrap",
+    "srvthreds-engine",
+    "srvthreds-session-agent",
+    "srvthreds-persistence-agent",
+  ]
+}
+
+variable "create_ecr_repositories" {
+  description = "Create the ECR repositories here (true), or refer to the ones another environment in the same account and region created (false). Exactly one environment per account creates them."
+  type        = bool
+}
+
+variable "ecr_untagged_image_expiry_days" {
+  description = "Days after its push an untagged image is expired from the ECR repositories."
+  type        = number
+  default     = 7
+}
+
+variable "ecr_keep_tagged_images" {
+  description = "Keep only the newest this many tagged images per ECR repository; null keeps them all (the lifecycle policy does not know which tags a cluster still runs)."
+  type        = number
+  default     = null
+}
+
+variable "ecr_force_delete" {
+  description = "Let Terraform delete ECR repositories that still hold images."
+  type        = bool
+  default     = false
+}
+
+# GitHub Actions: the deploy role of this environment.
+variable "github_repository" {
+  description = "GitHub repository (OWNER/REPO) whose Actions workflows may assume the deploy role."
+  type        = string
+}
+
+variable "github_build_refs" {
+  description = "Git refs whose jobs without a GitHub environment may also assume the deploy role (the build job that pushes the images); jobs in the GitHub environment named like this one always may."
+  type        = list(string)
+  default     = ["refs/heads/main"]
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create GitHub's OIDC identity provider (true), or use the existing one (false). IAM allows one per account: exactly one environment per account creates it."
+  type        = bool
+}
+
+variable "github_oidc_provider_arn" {
+  description = "ARN of the existing GitHub OIDC provider when create_github_oidc_provider is false; null: the account's token.actions.githubusercontent.com provider."
+  type        = string
+  default     = null
+}
+
 # Secrets: no defaults, never in a file. Set them as TF_VAR_<name> environment
 # variables before plan/apply (see ../../README.md).
 

@@ -39,3 +39,15 @@ redis_throughput_ops_per_second   = 1000
 # CloudAMQP: a shared plan (no firewall on shared plans).
 rabbitmq_plan     = "lemur"
 rabbitmq_firewall = false
+
+# ECR and GitHub's OIDC provider belong to the AWS account: prod creates them
+# (see its terraform.tfvars), dev only refers to them. If dev has an account
+# of its own, set both create_* to true.
+create_ecr_repositories     = false
+create_github_oidc_provider = false
+
+# GitHub Actions: jobs in the GitHub environment `dev` and the build job on
+# main (no environment; it pushes the images) may assume the deploy role.
+# PLACEHOLDER repository, like the overlays' account id 123456789012.
+github_repository = "example-org/srvthreds"
+github_build_refs = ["refs/heads/main"]

@@ -38,3 +38,18 @@ redis_throughput_ops_per_second   = 10000
 # CloudAMQP: a three-node dedicated cluster, behind the firewall.
 rabbitmq_plan     = "bunny-3"
 rabbitmq_firewall = true
+
+# ECR and GitHub's OIDC provider belong to the AWS account (one provider per
+# account, repository names unique per account and region): prod, the
+# longest-lived environment, creates them and dev and staging refer to them.
+# In a new account, apply prod before the others (their deploy roles trust
+# this provider). If prod has an account of its own, keep these true there
+# and set them true in the other environments' accounts too.
+create_ecr_repositories     = true
+create_github_oidc_provider = true
+
+# GitHub Actions: only jobs in the GitHub environment `prod` (its protection
+# rules apply) may assume the deploy role; the build job on main pushes with
+# dev's. PLACEHOLDER repository, like the overlays' account id.
+github_repository = "example-org/srvthreds"
+github_build_refs = []

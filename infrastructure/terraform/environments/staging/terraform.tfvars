@@ -38,3 +38,15 @@ redis_throughput_ops_per_second   = 2500
 # CloudAMQP: one dedicated node, behind the firewall.
 rabbitmq_plan     = "bunny-1"
 rabbitmq_firewall = true
+
+# ECR and GitHub's OIDC provider belong to the AWS account: prod creates them
+# (see its terraform.tfvars), staging only refers to them. If staging has an
+# account of its own, set both create_* to true.
+create_ecr_repositories     = false
+create_github_oidc_provider = false
+
+# GitHub Actions: only jobs in the GitHub environment `staging` (its
+# protection rules apply) may assume the deploy role; the build job on main
+# pushes with dev's. PLACEHOLDER repository, like the overlays' account id.
+github_repository = "example-org/srvthreds"
+github_build_refs = []

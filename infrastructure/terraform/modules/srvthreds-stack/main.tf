@@ -1,8 +1,14 @@
 # One SrvThreds environment: the VPC (networking), the EKS cluster in its
-# private subnets, and the managed data services (MongoDB Atlas, Redis Cloud,
-# CloudAMQP) that admit the cluster's NAT addresses. The environment roots
-# (environments/dev, staging, prod) call this module once and differ only in
-# the values they pass (their terraform.tfvars).
+# private subnets, the managed data services (MongoDB Atlas, Redis Cloud,
+# CloudAMQP) that admit the cluster's NAT addresses, the ECR repositories of
+# the service images (ecr) and the GitHub Actions deploy role (github-oidc).
+# The environment roots (environments/dev, staging, prod) call this module
+# once and differ only in the values they pass (their terraform.tfvars).
+#
+# The ECR repositories and GitHub's OIDC provider belong to the AWS account,
+# not to one environment: when the environments share an account, exactly one
+# of them creates them (create_ecr_repositories, create_github_oidc_provider)
+# and the others refer to them by name.
 #
 # No provider is configured here: the roots configure aws, mongodbatlas,
 # rediscloud and cloudamqp (credentials, region, default tags) and pin their
@@ -104,4 +110,39 @@ module "cloudamqp" {
   region        = var.region
   plan          = var.rabbitmq_plan
   allowed_cidrs = var.rabbitmq_firewall ? local.egress_cidrs : []
+}
+
+module "ecr" {
+  source = "../ecr"
+
+  repositories               = var.ecr_repositories
+  create_repositories        = var.create_ecr_repositories
+  untagged_image_expiry_days = var.ecr_untagged_image_expiry_days
+  keep_tagged_images         = var.ecr_keep_tagged_images
+  force_delete               = var.ecr_force_delete
+  tags                       = var.tags
+}
+
+locals {
+  # Who may assume the deploy role: jobs in the GitHub environment of the
+  # same name, and jobs without an environment on the given refs (the build
+  # job that pushes the images).
+  github_subjects = concat(
+    ["repo:${var.github_repository}:environment:${var.environment}"],
+    [for ref in var.github_build_refs : "repo:${var.github_repository}:ref:${ref}"],
+  )
+}
+
+module "github_oidc" {
+  source = "../github-oidc"
+
+  create_provider     = var.create_github_oidc_provider
+  provider_arn        = var.github_oidc_provider_arn
+  role_name           = "${var.cluster_name}-github-deploy"
+  subjects            = local.github_subjects
+  ecr_repository_arns = values(module.ecr.repository_arns)
+  cluster_name        = module.eks.cluster_name
+  cluster_arn         = module.eks.cluster_arn
+  namespaces          = [var.kubernetes_namespace]
+  tags                = var.tags
 }

@@ -1,5 +1,6 @@
 # What the environment roots re-export under the same names (see their
-# outputs.tf): the cluster, the network and the managed services' endpoints.
+# outputs.tf): the cluster, the network, the managed services' endpoints, the
+# ECR repositories and the GitHub deploy role.
 # No output carries a credential unless it is marked sensitive.
 
 output "environment" {
@@ -116,4 +117,24 @@ output "rabbitmq_url" {
   description = "CloudAMQP AMQP URL with credentials (RABBITMQ_URL)."
   value       = module.cloudamqp.url
   sensitive   = true
+}
+
+output "ecr_registry" {
+  description = "ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com): the --registry of `images push`."
+  value       = module.ecr.registry_host
+}
+
+output "ecr_repository_urls" {
+  description = "ECR repository URL by image name (srvthreds-engine, ...)."
+  value       = module.ecr.repository_urls
+}
+
+output "deploy_role_arn" {
+  description = "ARN of the GitHub Actions deploy role (role-to-assume of aws-actions/configure-aws-credentials)."
+  value       = module.github_oidc.deploy_role_arn
+}
+
+output "github_oidc_provider_arn" {
+  description = "ARN of GitHub's OIDC identity provider the deploy role trusts (not the cluster's IRSA provider, oidc_provider_arn)."
+  value       = module.github_oidc.oidc_provider_arn
 }

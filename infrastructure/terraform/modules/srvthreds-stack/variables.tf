@@ -146,6 +146,66 @@ variable "rabbitmq_firewall" {
   type        = bool
 }
 
+variable "kubernetes_namespace" {
+  description = "Namespace of the app in the cluster (the overlays' `namespace:`); the deploy role may change objects in it only."
+  type        = string
+}
+
+variable "ecr_repositories" {
+  description = "ECR repositories, one per service image that `images push` pushes (not the builder image)."
+  type        = list(string)
+}
+
+variable "create_ecr_repositories" {
+  description = "Create the ECR repositories here (true), or refer to the ones another environment in the same account and region created (false)."
+  type        = bool
+}
+
+variable "ecr_untagged_image_expiry_days" {
+  description = "Days after its push an untagged image is expired from the ECR repositories."
+  type        = number
+}
+
+variable "ecr_keep_tagged_images" {
+  description = "Keep only the newest this many tagged images per ECR repository; null keeps them all."
+  type        = number
+}
+
+variable "ecr_force_delete" {
+  description = "Let Terraform delete ECR repositories that still hold images."
+  type        = bool
+}
+
+variable "github_repository" {
+  description = "GitHub repository (OWNER/REPO) whose Actions workflows may assume the deploy role."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be OWNER/REPO."
+  }
+}
+
+variable "github_build_refs" {
+  description = "Git refs (refs/heads/main) whose jobs without a GitHub environment may assume the deploy role too, besides jobs in the environment named like this one."
+  type        = list(string)
+
+  validation {
+    condition     = alltrue([for ref in var.github_build_refs : startswith(ref, "refs/")])
+    error_message = "github_build_refs are full refs: refs/heads/BRANCH or refs/tags/TAG."
+  }
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create GitHub's OIDC identity provider (true: one environment per AWS account), or use the existing one (false)."
+  type        = bool
+}
+
+variable "github_oidc_provider_arn" {
+  description = "ARN of the existing GitHub OIDC provider when create_github_oidc_provider is false; null: the account's token.actions.githubusercontent.com provider."
+  type        = string
+}
+
 variable "tags" {
   description = "Tags added to every AWS resource (the roots also set them as the AWS provider's default tags)."
   type        = map(string)
