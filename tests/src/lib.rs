@@ -2,6 +2,8 @@
 //! on a copy of it) and the docker CLI. Harness concerns (isolated stacks, free ports, fixture
 //! copies, teardown) are `stack_testkit`'s; what is here only wraps them for these tests.
 
+pub mod live;
+
 use std::process::{Command, Output};
 
 use camino::Utf8PathBuf;

@@ -56,6 +56,11 @@ impl Moto {
     }
 
     fn xtask(&self, args: &[&str]) -> std::process::Output {
+        self.command(args).output().expect("run xtask")
+    }
+
+    /// `cargo xtask ARGS` with the AWS SDK pointed at this server, not run yet.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = xtask();
         cmd.args(args)
             .env("AWS_ENDPOINT_URL", &self.url)
@@ -63,7 +68,7 @@ impl Moto {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-west-2")
             .env_remove("AWS_PROFILE");
-        cmd.output().expect("run xtask")
+        cmd
     }
 }
 
@@ -320,4 +325,41 @@ fn cloud_status_wait_returns_at_once_for_an_active_cluster() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["cluster"]["status"], "ACTIVE", "{report}");
     assert!(report["cluster"].get("certificate_authority_data").is_none(), "the CA stays out of status reports: {report}");
+}
+
+/// `images push` to an ECR registry takes its login from ECR's GetAuthorizationToken (moto
+/// here), before any build, and never prints it. There is no ECR registry to push to: the push
+/// itself fails when dockerd cannot reach the ECR host, which shows the login passed; with no
+/// ECR answering, the command fails at the login, before building anything.
+#[test]
+fn images_push_to_ecr_logs_in_through_get_authorization_token_and_hides_the_token() {
+    let moto = Moto::start();
+    let token = moto.boto(
+        "import base64\necr = boto3.client('ecr', endpoint_url=eks.meta.endpoint_url, region_name='us-west-2', aws_access_key_id='testing', aws_secret_access_key='testing')\nprint(base64.b64decode(ecr.get_authorization_token()['authorizationData'][0]['authorizationToken']).decode())",
+    );
+    let password = token.trim().strip_prefix("AWS:").unwrap_or_else(|| panic!("moto's token is not AWS:<password>: {token}")).to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("release.json");
+    let registry = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
+    let push = |endpoint: &str| {
+        let mut cmd = moto.command(&["images", "push", "--registry", registry, "--record", record.to_str().unwrap()]);
+        cmd.env("AWS_ENDPOINT_URL", endpoint).env("SRVTHREDS_TAG", "ecr-moto");
+        for (k, v) in stack_tests::test_image_vars() {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+
+    let out = push(&moto.url);
+    assert!(!out.status.success(), "a push to an unreachable ECR host succeeded\n{}", describe(&out));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(text.contains(&format!("pushing {registry}/srvthreds-")), "the push did not get past the login\n{}", describe(&out));
+    assert!(!text.contains(&password), "the ECR password was printed\n{}", describe(&out));
+    assert!(!record.exists(), "a failed push wrote the release record");
+
+    // No ECR answers: the login fails, and nothing is built.
+    let out = push(&format!("http://127.0.0.1:{}", free_port()));
+    assert!(!out.status.success(), "{}", describe(&out));
+    let text = stderr(&out);
+    assert!(!text.contains("image srvthreds-builder") && !text.contains("pushing"), "built or pushed without a login\n{}", describe(&out));
 }

@@ -3,8 +3,8 @@
 //! command cannot be added without deciding; each changing command that runs without a cluster
 //! or AWS runs here with `--dry-run --output json`: stdout must be exactly one JSON document,
 //! and the real Docker Engine's containers, images, networks and volumes must be the same
-//! afterwards. (The cluster commands are run so in `k8s_live.rs`, `cloud kubeconfig` in
-//! `cloud_moto.rs`.)
+//! afterwards. (The cluster commands are run so in `k8s_live.rs`, `release` in `release_live.rs`,
+//! `cloud kubeconfig` in `cloud_moto.rs`.)
 
 use std::collections::BTreeSet;
 
@@ -32,6 +32,8 @@ const CHANGING: &[(&str, Option<&[&str]>)] = &[
     ("cloud destroy", Some(&["--env", "dev", "cloud", "destroy", "--yes"])),
     // cloud_moto.rs (needs the AWS emulator).
     ("cloud kubeconfig", None),
+    // release_live.rs (needs the cluster and the registry).
+    ("release", None),
     // k8s_live.rs (needs the cluster).
     ("k8s apply", None),
     ("k8s scale", None),
@@ -53,6 +55,7 @@ const READING: &[&str] = &[
     "k8s status",
     "k8s logs",
     "k8s port-forward",
+    "smoke",
     "cloud token",
     "cloud status",
     "cloud lint",

@@ -82,13 +82,3 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn interrupted(error: &anyhow::Error) -> bool {
     error.chain().any(|c| matches!(c.downcast_ref::<stack_compose::Error>(), Some(stack_compose::Error::Interrupted { .. })))
 }
-
-/// Runs `fut` on a fresh runtime; Ctrl-C ends it as an interruption (exit 130).
-pub fn block_on<T>(doing: &str, fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    runtime()?.block_on(async {
-        tokio::select! {
-            r = fut => r,
-            _ = tokio::signal::ctrl_c() => Err(stack_compose::Error::Interrupted { doing: doing.to_owned() }.into()),
-        }
-    })
-}

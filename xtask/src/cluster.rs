@@ -2,21 +2,18 @@
 //! rollback, delete): flags into a [`stack_k8s::cluster::session::Session`] call, its report
 //! printed. The live-cluster client is part of the `full` build only (gated in `main`).
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use stack_k8s::cluster::Diffs;
-use stack_k8s::cluster::forward::parse_ports;
 use stack_k8s::cluster::logs::Follow;
 use stack_k8s::cluster::session::{self, Conflicts, Forward, Mode, OnFailure, Prune, Session};
 use stack_k8s::overlay::Purpose;
 
 use crate::Context;
-use crate::backend::block_on;
 use crate::flags::{Apply, Delete, K8s, K8sLogs, PortForward, Rollback, Scale, Target};
 use crate::output::note;
+use stack_ops::block_on;
 
 pub fn run(cx: &Context, action: K8s) -> anyhow::Result<ExitCode> {
     match action {
@@ -51,7 +48,15 @@ fn apply(cx: &Context, args: &Apply) -> anyhow::Result<ExitCode> {
         wait: wait_for(cx, args.no_wait),
         on_failure: if args.rollback_on_failure { OnFailure::RollBack } else { OnFailure::Stay },
     };
-    crate::output::apply_overlay(cx, &cx.load()?, &cx.k8s_target(&args.target)?, &options)
+    let (infra, target) = (cx.load()?, cx.k8s_target(&args.target)?);
+    let mut report = cx
+        .with_console(|console| block_on("applying the overlay", stack_ops::cluster::apply(&infra, &target, cx.mode(), &options, console)))
+        .map_err(anyhow::Error::from_boxed)?;
+    // A failed rollout's report is in its error, unless stdout wants the JSON.
+    if cx.out.is_json() || report.ok {
+        cx.out.print(&report)?;
+    }
+    report.failure().map_or(Ok(ExitCode::SUCCESS), |e| Err(e.into()))
 }
 
 fn diff(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
@@ -105,13 +110,10 @@ fn logs(cx: &Context, args: &K8sLogs) -> anyhow::Result<ExitCode> {
 }
 
 fn port_forward(cx: &Context, args: &PortForward) -> anyhow::Result<ExitCode> {
-    let (local, remote) = parse_ports(&args.ports)?;
-    let address: std::net::IpAddr = args
-        .address
-        .parse()
-        .with_context(|| format!("invalid --address `{}`\n  help: give an IP address such as 127.0.0.1", args.address))?;
-    let forward = Forward { local: SocketAddr::new(address, local), service: args.service.clone(), remote };
-    crate::output::port_forward(cx, &cx.load()?, &cx.k8s_target(&args.target)?, &forward)?;
+    let forward = Forward::parse(&args.address, &args.service, &args.ports)?;
+    let (infra, target) = (cx.load()?, cx.k8s_target(&args.target)?);
+    cx.with_console(|console| block_on("port-forwarding", stack_ops::cluster::port_forward(&infra, &target, cx.mode(), &forward, console)))
+        .map_err(anyhow::Error::from_boxed)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -98,6 +98,10 @@ pub enum Command {
         #[command(subcommand)]
         action: K8s,
     },
+    /// Push (or promote a release record), apply pinned, wait, smoke-test; roll back on failure
+    Release(Release),
+    /// The smoke tests of a deployed overlay: services' /health, Jobs, in-cluster data stores
+    Smoke(EnvTarget),
     /// Phase 3: Terraform and EKS
     Cloud {
         #[command(subcommand)]
@@ -279,6 +283,33 @@ pub struct Target {
     /// also lifts the overlay's wrong-cluster guard.
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+}
+
+/// The overlay of `--env`, or one named, and the cluster.
+#[derive(Debug, Args)]
+pub struct EnvTarget {
+    /// Overlay name under k8s/overlays or a kustomization directory (default: --env's overlay)
+    #[arg(long, value_name = "O")]
+    pub overlay: Option<String>,
+    /// Kube context (default: the current one); naming it lifts the wrong-cluster guard
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["registry", "images"]))]
+pub struct Release {
+    #[command(flatten)]
+    pub target: EnvTarget,
+    /// Build what is stale and push it to this registry first (as `images push`)
+    #[arg(long, value_name = "R")]
+    pub registry: Option<String>,
+    /// Promote the images of this release record: nothing is built or pushed
+    #[arg(long, value_name = "FILE")]
+    pub images: Option<Utf8PathBuf>,
+    /// Where the push writes the release record
+    #[arg(long, value_name = "FILE", default_value = "release.json")]
+    pub record: Utf8PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -11,13 +11,7 @@ use crate::flags::Push;
 
 pub fn push(cx: &Context, args: Push) -> anyhow::Result<ExitCode> {
     let infra = cx.load()?;
-    let options = Options {
-        registry: args.registry,
-        tag: args.tag,
-        credentials: None,
-        record: args.record,
-        wait: Duration::from_secs(cx.wait_timeout),
-    };
+    let options = Options { tag: args.tag, ..Options::new(&args.registry, args.record, Duration::from_secs(cx.wait_timeout)) };
     if cx.dry_run {
         cx.out.print(&images::plan(&infra, &cx.env, &options).map_err(anyhow::Error::from_boxed)?)?;
         return Ok(ExitCode::SUCCESS);

@@ -10,8 +10,9 @@ use stack_compose::{Engine, EngineOptions};
 use stack_testkit::{bench, images};
 
 use crate::Context;
-use crate::backend::{block_on, runtime};
+use crate::backend::runtime;
 use crate::output::note;
+use stack_ops::block_on;
 
 async fn connect() -> anyhow::Result<Engine> {
     Ok(Engine::connect(&EngineOptions::from_env(&|k| std::env::var(k).ok())).await?)

@@ -15,6 +15,8 @@ mod k8s;
 mod local;
 mod minikube;
 mod output;
+#[cfg(feature = "full")]
+mod release;
 mod terraform;
 
 use std::process::ExitCode;
@@ -134,8 +136,10 @@ fn main() -> ExitCode {
 #[cfg_attr(not(feature = "full"), allow(unused_variables))]
 fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
     let g = flags.global;
+    // Without --infra and outside a tree: the one of the repository this xtask was built from.
+    let repository = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Utf8Path::new(".")).join("infrastructure");
     let cx = Context {
-        infra: g.infra.unwrap_or_else(default_infra),
+        infra: g.infra.unwrap_or_else(|| stack_config::infra::default_tree(&repository)),
         env: g.env,
         dry_run: g.dry_run,
         out: Out::new(g.output),
@@ -171,18 +175,12 @@ fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
         Command::K8s { action: K8s::Pin(args) } => k8s::pin(&cx, args),
         Command::K8s { action: K8s::Validate(args) } => in_full_build!(cx, k8s::validate(&cx, &args)),
         Command::K8s { action } => in_full_build!(cx, cluster::run(&cx, action)),
+        Command::Release(args) => in_full_build!(cx, release::release(&cx, args)),
+        Command::Smoke(args) => in_full_build!(cx, release::smoke(&cx, args)),
         Command::Cloud { action: Cloud::Lint } => config::lint_terraform(&cx),
         Command::Cloud { action: action @ (Cloud::Plan | Cloud::Apply { .. } | Cloud::Destroy { .. }) } => terraform::run(&cx, action),
         Command::Cloud { action } => in_full_build!(cx, cloud::run(&cx, action)),
     }
-}
-
-/// The nearest `infrastructure/` above the current directory, else the one of the repository
-/// this xtask was built from.
-fn default_infra() -> Utf8PathBuf {
-    let cwd = std::env::current_dir().ok().and_then(|d| Utf8PathBuf::from_path_buf(d).ok());
-    let repository = || Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Utf8Path::new(".")).join("infrastructure");
-    cwd.and_then(|d| stack_config::infra::find_tree(&d)).unwrap_or_else(repository)
 }
 
 /// Load options from this process: its environment overrides env files, as in Compose.
@@ -191,13 +189,7 @@ pub fn load_options() -> LoadOptions {
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        // The HTTP and TLS stacks under kube and bollard log every request at debug.
-        (false, 1) => "debug,hyper=info,hyper_util=info,tower=info,rustls=info,h2=info,kube_client=info",
-        (false, _) => "trace",
-    };
+    let level = stack_ops::log_filter(verbose, quiet);
     let filter = tracing_subscriber::EnvFilter::try_from_env("XTASK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).with_target(false).without_time().init();

@@ -67,9 +67,8 @@ fn status(cx: &Context, minikube: &Planned<'_>, console: &stack_ops::Console<'_>
         return Ok(ExitCode::SUCCESS);
     }
     in_full_build!(cx, {
-        cx.out.print(&crate::backend::block_on("reading the status", async {
-            minikube.workloads().await.map_err(anyhow::Error::from_boxed)
-        })?)?;
+        cx.out
+            .print(&stack_ops::block_on("reading the status", async { minikube.workloads().await.map_err(anyhow::Error::from_boxed) })?)?;
         Ok(ExitCode::SUCCESS)
     })
 }

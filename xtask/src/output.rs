@@ -78,39 +78,3 @@ pub fn confirm(question: &str, accepted: &[&str]) -> anyhow::Result<()> {
 pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
-
-/// `k8s apply` of `target` (also run by `deploy`): the library's one call, its progress on
-/// stderr, its report printed; a failed rollout is an error after the report.
-#[cfg(feature = "full")]
-pub fn apply_overlay(
-    cx: &crate::Context,
-    infra: &stack_config::Infra,
-    target: &stack_k8s::cluster::session::Target,
-    options: &stack_k8s::cluster::session::Apply,
-) -> anyhow::Result<std::process::ExitCode> {
-    let mut report = cx.with_console(|console| {
-        crate::backend::block_on("applying the overlay", async {
-            stack_ops::cluster::apply(infra, target, cx.mode(), options, console).await.map_err(anyhow::Error::from_boxed)
-        })
-    })?;
-    if cx.out.is_json() || report.ok {
-        cx.out.print(&report)?;
-    }
-    report.failure().map_or(Ok(std::process::ExitCode::SUCCESS), |e| Err(e.into()))
-}
-
-/// `k8s port-forward` of `target`: forwards until interrupted, reconnecting when the pod is
-/// replaced; the first result line names the bound address.
-#[cfg(feature = "full")]
-pub fn port_forward(
-    cx: &crate::Context,
-    infra: &stack_config::Infra,
-    target: &stack_k8s::cluster::session::Target,
-    forward: &stack_k8s::cluster::session::Forward,
-) -> anyhow::Result<()> {
-    cx.with_console(|console| {
-        crate::backend::block_on("port-forwarding", async {
-            stack_ops::cluster::port_forward(infra, target, cx.mode(), forward, console).await.map_err(anyhow::Error::from_boxed)
-        })
-    })
-}

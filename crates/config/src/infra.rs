@@ -331,6 +331,13 @@ pub fn find_tree(start: &Utf8Path) -> Option<Utf8PathBuf> {
     start.ancestors().find(|dir| dir.join(&marker).is_file()).map(|dir| dir.join("infrastructure"))
 }
 
+/// The tree a command uses when none is named: the nearest `infrastructure/` above the
+/// current directory ([`find_tree`]), else `fallback` (a tool's own repository's tree).
+pub fn default_tree(fallback: &Utf8Path) -> Utf8PathBuf {
+    let cwd = std::env::current_dir().ok().and_then(|d| Utf8PathBuf::from_path_buf(d).ok());
+    cwd.and_then(|d| find_tree(&d)).unwrap_or_else(|| fallback.to_owned())
+}
+
 /// The compose project name of an environment: `COMPOSE_PROJECT_NAME` from its variables (as
 /// Compose reads it), else the environment's `project`, else `srvthreds`.
 pub fn project_name(environment: &Environment, vars: &Vars) -> String {

@@ -59,9 +59,10 @@ impl Image {
         Image { repository: repository.to_owned(), tag: tag.to_owned(), digest: digest.to_owned() }
     }
 
-    /// `repository@digest`: the immutable reference a pod runs.
+    /// `repository@digest`: the immutable reference a pod runs. A planned image, not pushed
+    /// yet (no digest; records read from files always have one): `repository:tag`.
     pub fn reference(&self) -> String {
-        format!("{}@{}", self.repository, self.digest)
+        if self.digest.is_empty() { format!("{}:{}", self.repository, self.tag) } else { format!("{}@{}", self.repository, self.digest) }
     }
 }
 

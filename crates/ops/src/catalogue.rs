@@ -51,7 +51,7 @@ pub fn run(
             report(&Report::Applied(applied));
             return failure.map_or(Ok(0), |e| Err(e.into()));
         }
-        let deleted = crate::block_on("deleting", async {
+        let deleted = crate::block_on::<_, Error>("deleting", async {
             let (session, notes) = Session::for_overlay(infra, &target, Purpose::Inspect, mode).await?;
             notes.iter().for_each(|n| console.progress(n));
             Ok(session.delete(wait).await?)

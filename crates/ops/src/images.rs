@@ -34,6 +34,14 @@ pub struct Options {
     pub wait: Duration,
 }
 
+impl Options {
+    /// Push to `registry` under each image's content hash, with the Docker credential config's
+    /// login, writing the record to `record`.
+    pub fn new(registry: &str, record: Utf8PathBuf, wait: Duration) -> Options {
+        Options { registry: registry.to_owned(), tag: None, credentials: None, record, wait }
+    }
+}
+
 /// One image to push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -147,15 +155,16 @@ pub fn plan(infra: &Infra, env: &str, options: &Options) -> Result<PushPlan, Err
 /// Builds what is stale, pushes every service image, writes the release record.
 pub fn push(infra: &Infra, env: &str, options: &Options, console: &Console<'_>) -> Result<PushReport, Error> {
     let build = build_entry(infra, env)?;
+    // The login first: a registry that refuses us fails before a build.
+    let credentials = match &options.credentials {
+        Some(c) => Some(c.clone()),
+        None => login(&options.registry)?,
+    };
     let engine_options = EngineOptions::from_env(&|k| std::env::var(k).ok());
     let entry_options = entry::Options { wait_timeout: options.wait, ..Default::default() };
     let report = entry::run(&build, infra.repo_root().as_std_path(), &engine_options, &entry_options, console.compose)?;
     let entry::Report::Build(built) = report else {
         return Err(format!("catalogue entry {} is not a build", build.deployment.short_name).into());
-    };
-    let credentials = match &options.credentials {
-        Some(c) => Some(c.clone()),
-        None => login(&options.registry)?,
     };
     let mut release = Release::new(&options.registry, revision(&infra.repo_root()), SystemTime::now());
     let pushed = runtime()?.block_on(async {

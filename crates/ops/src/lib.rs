@@ -2,6 +2,8 @@
 //!
 //! - [`minikube`]: `minikube up|down|status` — the plans of [`stack_k8s::minikube`] carried out
 //!   over processes, the compose driver (images, host databases) and the cluster session.
+//! - `images`: `images push` and the release record; `release` and `smoke` (features
+//!   `cluster` + `health`): push or promote, apply pinned, wait, smoke-test, roll back.
 //!
 //! Nothing here writes to the process's streams: lines go to the caller's [`Console`].
 //!
@@ -27,6 +29,10 @@ pub mod cluster;
 pub mod health;
 pub mod images;
 pub mod minikube;
+#[cfg(all(feature = "cluster", feature = "health"))]
+pub mod release;
+#[cfg(all(feature = "cluster", feature = "health"))]
+pub mod smoke;
 
 use std::sync::Arc;
 
@@ -69,12 +75,28 @@ impl<'a> Console<'a> {
     }
 }
 
+/// The `tracing` filter of a command line's `-q` / `-v` count: errors only, warnings, debug
+/// (the HTTP and TLS stacks under kube and bollard, which log every request at debug, kept at
+/// info), or everything.
+pub fn log_filter(verbose: u8, quiet: bool) -> &'static str {
+    match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug,hyper=info,hyper_util=info,tower=info,rustls=info,h2=info,kube_client=info",
+        (false, _) => "trace",
+    }
+}
+
 /// An error of a workflow's step, with its causes.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs `fut` on a fresh runtime; Ctrl-C ends it as [`stack_compose::Error::Interrupted`]
-/// (`doing` says what was interrupted).
-pub fn block_on<T>(doing: &str, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+/// (`doing` says what was interrupted). Any error type that takes those two will do (this
+/// crate's [`Error`], `anyhow::Error`).
+pub fn block_on<T, E>(doing: &str, fut: impl Future<Output = Result<T, E>>) -> Result<T, E>
+where
+    E: From<stack_compose::Error> + From<std::io::Error>,
+{
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
         tokio::select! {
             r = fut => r,

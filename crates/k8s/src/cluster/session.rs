@@ -172,6 +172,19 @@ pub struct Forward {
     pub remote: u16,
 }
 
+impl Forward {
+    /// `PORTS` (`LOCAL:REMOTE` or one `PORT`) of `service`, listening on `address`.
+    pub fn parse(address: &str, service: &str, ports: &str) -> Result<Forward> {
+        let (local, remote) = forward::parse_ports(ports)?;
+        let address: std::net::IpAddr = address.parse().map_err(|_| Error::Rejected {
+            resource: format!("local address `{address}`"),
+            message: "not an IP address".to_owned(),
+            help: Some("give an IP address such as 127.0.0.1".to_owned()),
+        })?;
+        Ok(Forward { local: SocketAddr::new(address, local), service: service.to_owned(), remote })
+    }
+}
+
 /// A Deployment rolled back after a failed rollout.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -186,6 +199,10 @@ impl std::fmt::Display for RolledBack {
         write!(f, "{} {}->{}", self.workload, self.from, self.to)
     }
 }
+
+/// The revisions of an overlay's Deployments at one moment ([`Session::revisions`]).
+#[derive(Debug, Clone, Default)]
+pub struct Revisions(Vec<(Workload, i64)>);
 
 /// What an apply did, or (dry run) would do.
 #[derive(Debug, Serialize)]
@@ -454,8 +471,8 @@ impl Session {
     }
 
     /// The wrong-cluster guard: every operation that changes something calls it first, in
-    /// both modes.
-    fn guard(&self) -> Result<()> {
+    /// both modes (workflows that decide before changing call it themselves).
+    pub fn guard(&self) -> Result<()> {
         guard::check(&self.overlay, &self.allowed_contexts, self.info.context.as_deref(), self.choice)
     }
 
@@ -534,8 +551,8 @@ impl Session {
         }
         // Revisions before the change, to roll back to.
         let before = match options.on_failure {
-            OnFailure::RollBack => workload::revisions(&self.client, &workloads).await?,
-            OnFailure::Stay => Vec::new(),
+            OnFailure::RollBack => self.revisions().await?,
+            OnFailure::Stay => Revisions::default(),
         };
         let apply_options = ApplyOptions {
             applyset: self.applyset.clone(),
@@ -547,19 +564,74 @@ impl Session {
         let Some(timeout) = options.wait else { return Ok(report) };
         report.waited = true;
         if let Err(failure) = self.wait(&workloads, timeout, events).await {
-            for (workload, from, to) in workload::roll_back_changed(&self.client, &before).await? {
-                let rolled = RolledBack { workload, from, to };
-                events(Event::RolledBack(&rolled));
-                report.rolled_back.push(rolled);
-            }
-            if !report.rolled_back.is_empty() {
-                let back: Vec<Workload> = report.rolled_back.iter().map(|r| r.workload.clone()).collect();
-                self.wait(&back, timeout, events).await?;
-            }
+            report.rolled_back = self.roll_back_to(&before, timeout, events).await?;
             report.ok = false;
             report.error = Some(failure);
         }
         Ok(report)
+    }
+
+    /// The revision of every Deployment of the overlay that exists now: what
+    /// [`Session::roll_back_to`] goes back to.
+    pub async fn revisions(&self) -> Result<Revisions> {
+        Ok(Revisions(workload::revisions(&self.client, &self.workloads()).await?))
+    }
+
+    /// Rolls every Deployment whose revision moved since `before` back to that revision, then
+    /// waits up to `timeout` for them. A dry run changes nothing and returns none.
+    pub async fn roll_back_to(&self, before: &Revisions, timeout: Duration, events: &mut dyn FnMut(Event<'_>)) -> Result<Vec<RolledBack>> {
+        self.guard()?;
+        if self.dry_run() {
+            return Ok(Vec::new());
+        }
+        let mut rolled_back = Vec::new();
+        for (workload, from, to) in workload::roll_back_changed(&self.client, &before.0).await? {
+            let rolled = RolledBack { workload, from, to };
+            events(Event::RolledBack(&rolled));
+            rolled_back.push(rolled);
+        }
+        if !rolled_back.is_empty() {
+            let back: Vec<Workload> = rolled_back.iter().map(|r| r.workload.clone()).collect();
+            self.wait(&back, timeout, events).await?;
+        }
+        Ok(rolled_back)
+    }
+
+    /// The rendered objects of the overlay (a release record's pins applied).
+    pub fn objects(&self) -> &[Value] {
+        &self.objects
+    }
+
+    /// `GET path` of the overlay's Service `service` on its port `port` (a name or a number),
+    /// through the API server's service proxy: the status code and the body. Only a failure
+    /// to reach the API server is an `Err`; any answer of the service (or of the proxy, such
+    /// as 503 when no pod is ready) is a status.
+    pub async fn service_get(&self, service: &str, port: &str, path: &str) -> Result<(u16, String)> {
+        let uri = format!("/api/v1/namespaces/{}/services/{service}:{port}/proxy{path}", self.namespace);
+        let resource = format!("service/{service} in namespace {}", self.namespace);
+        let request = http::Request::get(&uri).body(Vec::new()).map_err(|e| Error::Rejected {
+            resource: resource.clone(),
+            message: format!("cannot build the request GET {uri}: {e}"),
+            help: None,
+        })?;
+        match self.client.request_text(request).await {
+            Ok(body) => Ok((200, body)),
+            Err(e) => match super::status_of(&e) {
+                Some((code, message)) => Ok((code, message.to_owned())),
+                None => Err(super::api_error(&format!("GET {path} of"), resource, e)),
+            },
+        }
+    }
+
+    /// The values of the Secret `name` in the overlay's namespace as it is on the cluster
+    /// (`None`: there is none). The values are secrets: callers never print them.
+    pub async fn secret_values(&self, name: &str) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+        use k8s_openapi::api::core::v1::Secret;
+        let api: kube::Api<Secret> = kube::Api::namespaced(self.client.clone(), &self.namespace);
+        let resource = format!("secret/{name} in namespace {}", self.namespace);
+        let Some(secret) = api.get_opt(name).await.map_err(|e| super::api_error("read", &resource, e))? else { return Ok(None) };
+        let values = secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()));
+        Ok(Some(values.collect()))
     }
 
     async fn wait(&self, workloads: &[Workload], timeout: Duration, events: &mut dyn FnMut(Event<'_>)) -> Result<()> {
