@@ -19,6 +19,9 @@ pub const DEPLOYMENTS: &[(&str, &str)] = &[
     ("srvthreds-persistence-agent", "srvthreds-persistence-agent"),
 ];
 /// The local tag of this test's builds, so the images other tests use (`:dev`) stay as they are.
+/// The storage class of the release tests' RabbitMQ claims and volumes (no such class object
+/// exists: it only matches claims to volumes).
+pub const STORAGE_CLASS: &str = "srvthreds-release";
 pub const TAG: &str = "release-e2e";
 
 pub fn run(cmd: &mut Command) -> Output {
@@ -73,6 +76,13 @@ pub fn workspace(overlays: &[(&str, &str)]) -> InfraCopy {
     )
     .unwrap();
     std::fs::copy(repo_root().join(".dockerignore"), top.join(".dockerignore")).unwrap();
+    // The RabbitMQ claims ask for a class of their own, so they bind only the volumes made for
+    // them below (never the one `k8s_live` keeps for its namespace).
+    infra.replace(
+        "k8s/base/rabbitmq.yaml",
+        "        accessModes: [\"ReadWriteOnce\"]\n",
+        &format!("        accessModes: [\"ReadWriteOnce\"]\n        storageClassName: {STORAGE_CLASS}\n"),
+    );
     for (name, namespace) in overlays {
         let dir = root.join("k8s/overlays").join(name);
         stack_testkit::fixture::copy_tree(root.join("k8s/overlays/minikube").as_std_path(), dir.as_std_path()).unwrap();
@@ -155,8 +165,7 @@ pub fn prepare_cluster(overlays: &[(&str, &str)]) {
     }
     let db = run(&mut db);
     assert!(db.status.success(), "db start failed\n{}", describe(&db));
-    // Each volume is bound ahead to its overlay's claim, so neither takes another's (nor the
-    // volume `k8s_live` keeps for its namespace).
+    // Each volume is bound ahead to its overlay's claim, in the class of `workspace`'s claims.
     for (overlay, namespace) in overlays {
         let name = format!("srvthreds-{overlay}");
         let dir = format!("/var/lib/srvthreds-k8s-pv/{name}");
@@ -167,7 +176,7 @@ pub fn prepare_cluster(overlays: &[(&str, &str)]) {
         let _ = kubectl(&["delete", "pv", &name, "--ignore-not-found", "--wait=false"]);
         let _ = kubectl(&["patch", "pv", &name, "--type", "json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
         kubectl_stdin(&format!(
-            "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: {name}\nspec:\n  capacity:\n    storage: 1Gi\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Retain\n  claimRef:\n    namespace: {namespace}\n    name: data-rabbitmq-0\n  hostPath:\n    path: {dir}\n    type: DirectoryOrCreate\n"
+            "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: {name}\nspec:\n  capacity:\n    storage: 1Gi\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Retain\n  storageClassName: {STORAGE_CLASS}\n  claimRef:\n    namespace: {namespace}\n    name: data-rabbitmq-0\n  hostPath:\n    path: {dir}\n    type: DirectoryOrCreate\n"
         ));
     }
 }
