@@ -150,7 +150,8 @@ pub fn overlay_for(infra: &Infra, env: &str, overlay: Option<&str>) -> Result<St
 /// the report (`ok: false`, `error`), not an `Err`; an `Err` means the release could not be
 /// attempted or a step could not talk to the cluster.
 pub fn run(infra: &Infra, env: &str, options: &Options, console: &Console<'_>) -> Result<ReleaseReport, Error> {
-    overlay_for(infra, env, options.overlay.as_deref())?;
+    // The overlay first: a wrong name fails before a push.
+    let overlay = overlay_for(infra, env, options.overlay.as_deref())?;
     let dry_run = options.mode == Mode::DryRun;
     // The images, before any runtime of ours (the push runs its own).
     let (release, push, uploaded, source) = match &options.source {
@@ -170,7 +171,6 @@ pub fn run(infra: &Infra, env: &str, options: &Options, console: &Console<'_>) -
         }
     };
     let images = release.images.iter().map(|(name, image)| (name.clone(), image.reference())).collect();
-    let overlay = overlay_for(infra, env, options.overlay.as_deref())?;
     let target = Target { overlay, context: options.context.clone(), images: Some(release) };
     crate::block_on("releasing", async {
         let (session, notes) = Session::for_overlay(infra, &target, Purpose::Apply, options.mode).await?;
@@ -209,7 +209,8 @@ pub fn run(infra: &Infra, env: &str, options: &Options, console: &Console<'_>) -
             conflicts: Conflicts::Refuse,
             prune: Prune::Delete,
             wait: Some(options.wait),
-            on_failure: OnFailure::RollBack,
+            // Both a failed rollout and a failed smoke test go back to `before` (read once).
+            on_failure: OnFailure::Stay,
         };
         console.progress(&format!(
             "applying {} changed objects, then waiting for {} workloads (up to {}s)",
@@ -220,7 +221,7 @@ pub fn run(infra: &Infra, env: &str, options: &Options, console: &Console<'_>) -
         let applied = session.apply(&apply, &mut events).await?;
         report.applied = Some(applied.summary());
         let (failure, rolled_back) = if let Some(error) = &applied.error {
-            (format!("the rollout failed: {}", chain(error)), applied.rolled_back.clone())
+            (format!("the rollout failed: {}", chain(error)), session.roll_back_to(&before, options.wait, &mut events).await?)
         } else {
             console.progress("every rollout is done; running the smoke tests");
             match smoke::run(&session, &options.smoke).await {
