@@ -23,6 +23,23 @@ pub fn xtask() -> Command {
     cmd
 }
 
+/// The plain xtask binary cargo builds for these tests (`<target>/debug/xtask`), built first:
+/// for a test that runs it in an environment cargo itself could not run in (another `PATH`).
+pub fn xtask_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = run_xtask(&["--version"]);
+            assert!(out.status.success(), "cargo xtask --version failed\n{}", describe(&out));
+            // This test binary is `<target>/debug/deps/NAME-HASH`.
+            let exe = std::env::current_exe().expect("the test binary's path");
+            let binary = exe.parent().and_then(std::path::Path::parent).map(|debug| debug.join("xtask")).expect("a target directory");
+            assert!(binary.is_file(), "no xtask binary at {}", binary.display());
+            binary
+        })
+        .clone()
+}
+
 /// Runs `cargo xtask ARGS` and returns its output.
 pub fn run_xtask(args: &[&str]) -> Output {
     xtask().args(args).output().unwrap_or_else(|e| panic!("cannot run cargo xtask {args:?}: {e}"))

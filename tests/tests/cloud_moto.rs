@@ -233,6 +233,9 @@ fn cloud_kubeconfig_merges_a_private_entry_whose_exec_plugin_prints_a_token() {
     assert_eq!(exec["interactiveMode"], "Never", "{exec}");
     let command = PathBuf::from(exec["command"].as_str().expect("exec.command"));
     assert!(command.is_absolute() && command.is_file(), "the plugin names this toolkit's binary by absolute path: {exec}");
+    // A full build's own file, which a plain build never replaces; the report says which.
+    assert!(command.components().any(|c| c.as_os_str() == "full"), "the plugin names the full build: {exec}");
+    assert!(report.to_string().contains(exec["command"].as_str().unwrap()), "the report names the binary: {report}");
 
     // The exec plugin, run as kubectl runs it: from another folder, with the AWS environment only.
     let args: Vec<&str> = exec["args"].as_array().unwrap().iter().map(|a| a.as_str().expect("a string")).collect();

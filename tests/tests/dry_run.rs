@@ -60,6 +60,8 @@ const READING: &[&str] = &[
     "cloud status",
     "cloud lint",
     "config check",
+    "doctor",
+    "completions",
 ];
 
 /// The subcommands a `--help` text lists (without `help`).

@@ -167,6 +167,112 @@ fn port_forward(service: &str, local: u16, remote: u16) -> Forward {
     Forward(child)
 }
 
+/// SIGTERM (not the terminal's Ctrl-C) to a `cargo xtask k8s port-forward`: the re-run into
+/// the full build replaced the process, so nothing of it is left running.
+fn terminate(mut forward: Forward, port: u16) {
+    let ports = format!("{port}:3000");
+    let forwards = || -> Vec<String> {
+        let pids = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
+        pids.filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            args.contains(&b"port-forward".as_slice()) && args.contains(&ports.as_bytes())
+        })
+        .map(|pid| pid.to_string())
+        .collect()
+    };
+    let pid = forward.0.id().to_string();
+    assert_eq!(forwards(), std::slice::from_ref(&pid), "one process runs the forward, under the pid that was started");
+    let killed = run(Command::new("kill").args(["-TERM", &pid]));
+    assert!(killed.status.success(), "{}", describe(&killed));
+    let status = forward.0.wait().unwrap();
+    assert!(!status.success(), "the forward ended by the signal: {status:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !forwards().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(forwards().is_empty(), "processes of the port-forward are left after SIGTERM: {:?}", forwards());
+    std::mem::forget(forward);
+}
+
+/// The checks of `health --env minikube` that failed, by name, and the report.
+fn failing_health(deadline: &str) -> (Vec<String>, serde_json::Value) {
+    let out = k(&["--env", "minikube", "--output", "json", "health", "--deadline", deadline]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("health printed no JSON ({e})\n{}", describe(&out)));
+    let failed: Vec<String> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(out.status.success(), failed.is_empty(), "exit status and report agree\n{}", describe(&out));
+    (failed, report)
+}
+
+/// `health --env minikube`: the workloads, every service's /health through the cluster, the
+/// Bootstrap Job, the in-cluster RabbitMQ and the host stores all pass; a workload scaled to
+/// zero and a pod that never gets ready are named exactly. `status --env minikube`: the
+/// workloads and the host stores.
+fn minikube_environment_health_and_status() {
+    let (failed, report) = failing_health("30");
+    assert!(failed.is_empty(), "{report:#}");
+    let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for name in [
+        "deployment/srvthreds-engine",
+        "statefulset/rabbitmq",
+        "session-agent /health",
+        "engine /health",
+        "job/srvthreds-bootstrap",
+        "mongo",
+        "redis",
+    ] {
+        assert!(names.contains(&name), "no check {name}: {names:?}");
+    }
+    assert!(!report.to_string().contains("srvthreds-local-redis"), "a secret value in the report");
+
+    let out = ok(&["--env", "minikube", "--output", "json", "status"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&status["kind"], &status["ok"]), (&serde_json::json!("minikube"), &serde_json::json!(true)), "{status:#}");
+    assert_eq!(workload(&status["workloads"], "srvthreds-engine")["isReady"], true, "{status:#}");
+    let stores: Vec<&str> = status["hostStores"].as_array().unwrap().iter().map(|c| c["service"].as_str().unwrap()).collect();
+    assert!(stores.contains(&"mongo") && stores.contains(&"redis"), "{status:#}");
+    let text = stdout(&ok(&["--env", "minikube", "status"]));
+    assert!(text.contains("srvthreds-engine") && text.contains("host data stores"), "{text}");
+
+    // Scaled to zero: exactly that workload, and the /health of its Service.
+    ok(&["k8s", "scale", "srvthreds-engine", "0"]);
+    let (failed, report) = failing_health("3");
+    assert_eq!(failed, ["deployment/srvthreds-engine", "engine /health"], "{report:#}");
+    let engine = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "deployment/srvthreds-engine").unwrap();
+    assert!(engine["lastError"].as_str().unwrap().contains("scaled to zero"), "{engine}");
+    let status = k(&["--env", "minikube", "status"]);
+    assert_eq!(status.status.code(), Some(1), "status is not ok with a workload at zero\n{}", describe(&status));
+    assert!(stdout(&status).contains("problem: deployment srvthreds-engine is scaled to zero"), "{}", describe(&status));
+
+    // A pod that never gets ready (its new revision fails its readiness probe): named, with why.
+    ok(&["k8s", "scale", "srvthreds-engine", "1"]);
+    let broken = kubectl(&["-n", "srvthreds", "set", "env", "deployment/srvthreds-persistence-agent", "FAIL_MODE=unhealthy"]);
+    assert!(broken.status.success(), "{}", describe(&broken));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (failed, report) = loop {
+        let (failed, report) = failing_health("3");
+        let named = report.to_string().contains("pod srvthreds-persistence-agent-");
+        if named || Instant::now() > deadline {
+            break (failed, report);
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert_eq!(failed, ["deployment/srvthreds-persistence-agent"], "the old pod still serves /health: {report:#}");
+    let agent = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "deployment/srvthreds-persistence-agent").unwrap();
+    assert!(agent["lastError"].as_str().unwrap().contains("pod srvthreds-persistence-agent-"), "{agent}");
+    // The template before the change again (an apply would keep the field `set env` owns).
+    ok(&["k8s", "rollback", "srvthreds-persistence-agent"]);
+    let (failed, report) = failing_health("30");
+    assert!(failed.is_empty(), "{report:#}");
+}
+
 #[test]
 fn minikube_overlay_lifecycle_on_a_real_cluster() {
     let _serial = serial();
@@ -197,6 +303,9 @@ fn minikube_overlay_lifecycle_on_a_real_cluster() {
     let diff = k(&["k8s", "diff"]);
     assert_eq!(diff.status.code(), Some(0), "diff right after apply\n{}", describe(&diff));
 
+    // The minikube environment from one place: health and status.
+    minikube_environment_health_and_status();
+
     // A health check through the port-forward, then again after the pod behind it is replaced.
     let port = free_port();
     let forward = port_forward("session-agent", port, 3000);
@@ -206,7 +315,7 @@ fn minikube_overlay_lifecycle_on_a_real_cluster() {
     assert!(deleted.status.success(), "{}", describe(&deleted));
     let second = health(port).unwrap_or_else(|e| panic!("health through the forward after the pod was replaced failed: {e}"));
     assert!(second.contains("srvthreds-session-agent"), "{second}");
-    drop(forward);
+    terminate(forward, port);
 
     // Logs of every pod of a workload, prefixed.
     let logs = ok(&["k8s", "logs", "srvthreds-bootstrap"]);
@@ -488,4 +597,84 @@ fn undeclared_overlays_need_an_explicit_context() {
     assert!(stderr_of(&out).contains("declares no kube contexts"), "{}", describe(&out));
     let ns = kubectl(&["get", "namespace", "srvthreds-fail-crashloop"]);
     assert!(!ns.status.success(), "the refused apply changed the cluster\n{}", describe(&ns));
+}
+
+/// `cargo xtask minikube up` for real, with the minikube stand-in of the tests' fixtures first on
+/// `PATH` (minikube cannot be had here; `tests/fixtures/minikube-standin/README.md` says what it
+/// replaces) on the local cluster: the profile started, images built and loaded, the host
+/// databases up, the overlay applied and rolled out, the Session Agent answering on
+/// localhost:3000 through the port-forward; then `minikube status`, `minikube down`.
+#[test]
+fn minikube_up_runs_end_to_end_on_the_minikube_stand_in() {
+    let _serial = serial();
+    cluster();
+    ok(&["k8s", "delete", "--yes"]);
+    release_volume();
+    let state = tempfile::tempdir().unwrap();
+    // The stand-in writes the profile's context into the first KUBECONFIG file: a copy.
+    let kubeconfig = state.path().join("kubeconfig");
+    let admin = std::env::var("KUBECONFIG").unwrap();
+    std::fs::copy(admin.split(':').next().unwrap(), &kubeconfig).unwrap();
+    let path = format!("{}:{}", repo_root().join("tests/fixtures/minikube-standin"), std::env::var("PATH").unwrap());
+    let standin = |args: &[&str]| -> Command {
+        let mut cmd = xtask();
+        with_images(&mut cmd).args(args).env("PATH", &path).env("KUBECONFIG", &kubeconfig).env("SRVTHREDS_TAG", "dev");
+        cmd.env("MINIKUBE_STANDIN_STATE", state.path().join("standin"));
+        cmd
+    };
+    assert!(free_port_is(3000), "localhost:3000 is taken: minikube up forwards the Session Agent there");
+
+    let log = state.path().join("up.log");
+    let mut up = standin(&["--output", "json", "--wait-timeout", "300", "minikube", "up"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let up_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let answer = loop {
+        if let Ok(body) = health(3000) {
+            break body;
+        }
+        if let Some(status) = up.try_wait().unwrap() {
+            panic!("minikube up ended ({status}) before localhost:3000 answered\n{}", up_log());
+        }
+        assert!(Instant::now() < deadline, "localhost:3000 did not answer within 15 minutes\n{}", up_log());
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert!(answer.contains("srvthreds-session-agent"), "{answer}");
+    let log_text = up_log();
+    for line in
+        ["minikube start --profile minikube", "minikube image load rabbitmq:3.10-management", "not available in the minikube stand-in"]
+    {
+        assert!(log_text.contains(line), "no `{line}` in the log of minikube up\n{log_text}");
+    }
+    let pid = up.id().to_string();
+    assert!(run(Command::new("kill").args(["-TERM", &pid])).status.success());
+    let out = up.wait_with_output().unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no JSON summary ({e})\n{}", up_log()));
+    assert_eq!(summary["result"], "ready", "{summary}");
+    let steps: Vec<&str> = summary["steps"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    for step in ["start", "build-images", "db-start", "load-image-rabbitmq", "apply", "wait"] {
+        assert!(steps.contains(&step), "step {step} was not carried out: {steps:?}");
+    }
+    // The images the overlay runs came from this build, through the stand-in's loads.
+    let status = status_json(&[]);
+    assert_eq!(status["allReady"], true, "{status:#}");
+
+    let status = standin(&["minikube", "status"]).output().unwrap();
+    assert!(status.status.success(), "{}", describe(&status));
+    assert!(stdout(&status).contains("srvthreds-engine"), "the workloads are listed\n{}", describe(&status));
+    let down = standin(&["minikube", "down"]).output().unwrap();
+    assert!(down.status.success() && stdout(&down).contains("stopped"), "{}", describe(&down));
+    let status = standin(&["minikube", "status"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(1), "a stopped profile is not running\n{}", describe(&status));
+
+    ok(&["k8s", "delete", "--yes"]);
+    release_volume();
+}
+
+/// Whether nothing listens on `port` of localhost.
+fn free_port_is(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
 }

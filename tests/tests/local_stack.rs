@@ -64,6 +64,22 @@ impl CliStack {
         cmd.output().unwrap_or_else(|e| panic!("cannot run cargo xtask {args:?}: {e}"))
     }
 
+    /// `xtask --env test ARGS` in a pseudo-terminal (util-linux `script`), with `CI=true` or
+    /// without `CI`; everything the terminal got, control sequences included.
+    fn in_terminal(&self, args: &[&str], ci: bool) -> String {
+        let line = std::iter::once(stack_tests::xtask_binary().display().to_string())
+            .chain(["--env", "test"].into_iter().chain(args.iter().copied()).map(str::to_owned));
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["--quiet", "--flush", "--return", "--command"]).arg(line.collect::<Vec<_>>().join(" ")).arg("/dev/null");
+        cmd.envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))).env_remove("CI").env("TERM", "xterm");
+        if ci {
+            cmd.env("CI", "true");
+        }
+        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run `script` (util-linux) for a pseudo-terminal: {e}"));
+        assert!(out.status.success(), "xtask {args:?} in a terminal failed\n{}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Like [`CliStack::xtask`], asserting success.
     fn ok(&self, args: &[&str]) -> std::process::Output {
         let out = self.xtask(args);
@@ -502,4 +518,25 @@ fn health_reports_services_never_started_as_not_deployed() {
     let report = json(&all);
     let engine = report["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "srvthreds-engine").expect("engine");
     assert_eq!(engine["status"], "fail", "{report}");
+}
+
+/// On a terminal, `db start` draws each wait live, redrawn in place with the elapsed time
+/// against the deadline; with `CI=true` the same start prints plain lines and not one control
+/// sequence.
+#[test]
+fn progress_is_drawn_live_on_a_terminal_and_plain_with_ci_set() {
+    let _serial = serial();
+    let stack = CliStack::new("pty");
+    let drawn = stack.in_terminal(&["--wait-timeout", "170", "db", "start"], false);
+    assert!(drawn.contains("\x1b[2K"), "no line was redrawn in place:\n{drawn:?}");
+    assert!(drawn.contains("mongo: waiting until") && drawn.contains(" of 170s)"), "no live wait against the deadline:\n{drawn:?}");
+    assert!(drawn.contains("mongo: replica set rs0 has a primary"), "the finished line stays:\n{drawn:?}");
+
+    stack_testkit::remove_project(&stack.project);
+    let plain = stack.in_terminal(&["db", "start"], true);
+    assert!(!plain.contains('\x1b'), "a control sequence with CI=true:\n{plain:?}");
+    let ready = format!("{}: 3 services ready", stack.project);
+    for line in ["mongo: waiting until", "redis: waiting until", "rabbitmq: healthy after", &ready] {
+        assert!(plain.contains(line), "no plain `{line}` line:\n{plain}");
+    }
 }

@@ -45,9 +45,16 @@ pub fn ensure_full(what: &str) -> anyhow::Result<Option<ExitCode>> {
     note(&format!(
         "note: `{what}` needs the Kubernetes/AWS backends: running xtask with --features full (the first build takes several minutes)"
     ));
-    let status = full_command()?.args(std::env::args_os().skip(1)).status().context("running cargo to rebuild xtask")?;
-    let code = status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1));
-    Ok(Some(ExitCode::from(code)))
+    let mut command = full_command()?;
+    command.args(std::env::args_os().skip(1));
+    // On Unix the full build replaces this process (cargo run execs its binary in turn), so a
+    // signal sent to this pid reaches the real command and nothing is left behind.
+    #[cfg(unix)]
+    return Err(std::os::unix::process::CommandExt::exec(&mut command)).context("running cargo to rebuild xtask");
+    #[cfg(not(unix))]
+    return Ok(Some(ExitCode::from(
+        command.status().context("running cargo to rebuild xtask")?.code().map_or(1, |c| c.clamp(0, 255) as u8),
+    )));
 }
 
 /// `cargo run ... --package xtask --features full --` (arguments to follow), with the re-run

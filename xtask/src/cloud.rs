@@ -41,10 +41,10 @@ fn kubeconfig(cx: &Context, file: Option<&Utf8Path>, alias: Option<&str>) -> any
         Some(file) => file.as_std_path().to_owned(),
         None => kubeconfig::default_path(&|k| std::env::var(k).ok())?,
     };
-    // The exec plugin runs this very binary, by absolute path, so that kubectl finds it from
-    // any folder. An installed binary (`cargo install --path xtask --features full`) makes the
-    // kubeconfig independent of this checkout; see the README.
-    let exe = std::env::current_exe().and_then(|p| p.canonicalize()).context("finding this program's own path")?;
+    // The exec plugin runs a full build by absolute path, so that kubectl finds it from any
+    // folder; an installed binary makes the kubeconfig independent of this checkout (README).
+    let exe =
+        std::env::current_exe().and_then(|p| kubeconfig::stable_binary(&p.canonicalize()?)).context("finding this program's own path")?;
     let command = exe.to_str().with_context(|| format!("this program's path `{}` is not UTF-8", exe.display()))?.to_owned();
     let exec = kubeconfig::ExecPlugin { command, args: eks::token_args(&cluster.name, &cluster.region) };
     let update = kubeconfig::Update { environment: cx.env.clone(), path, alias: alias.map(str::to_owned), exec, dry_run: cx.dry_run };

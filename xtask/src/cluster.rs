@@ -11,7 +11,7 @@ use stack_k8s::cluster::session::{self, Conflicts, Forward, Mode, OnFailure, Pru
 use stack_k8s::overlay::Purpose;
 
 use crate::Context;
-use crate::flags::{Apply, Delete, K8s, K8sLogs, PortForward, Rollback, Scale, Target};
+use crate::flags::{Apply, Delete, K8s, K8sLogs, PortForward, Target};
 use crate::output::note;
 use stack_ops::block_on;
 
@@ -19,11 +19,15 @@ pub fn run(cx: &Context, action: K8s) -> anyhow::Result<ExitCode> {
     match action {
         K8s::Diff(args) => diff(cx, &args),
         K8s::Apply(args) => apply(cx, &args),
-        K8s::Status(args) => status(cx, &args),
-        K8s::Scale(args) => scale(cx, &args),
+        K8s::Status(args) => print_with(cx, &args, "reading the status", async |s| s.status().await),
+        K8s::Scale(a) => print_with(cx, &a.target, "scaling", async |s| {
+            s.scale(&a.workload, a.replicas, wait_for(cx, a.no_wait), &mut cx.events()).await
+        }),
         K8s::Logs(args) => logs(cx, &args),
         K8s::PortForward(args) => port_forward(cx, &args),
-        K8s::Rollback(args) => rollback(cx, &args),
+        K8s::Rollback(a) => print_with(cx, &a.target, "rolling back", async |s| {
+            s.rollback(&a.workload, a.to_revision, wait_for(cx, a.no_wait), &mut cx.events()).await
+        }),
         K8s::Delete(args) => delete(cx, &args),
         K8s::Render(_) | K8s::Validate(_) | K8s::Pin(_) => anyhow::bail!("`{}` is not a cluster command", cx.command),
     }
@@ -35,6 +39,19 @@ async fn session(cx: &Context, target: &Target, purpose: Purpose) -> anyhow::Res
     let (session, notes) = Session::for_overlay(&cx.load()?, &cx.k8s_target(target)?, purpose, cx.mode()).await?;
     notes.iter().for_each(|n| cx.progress(n));
     Ok(session)
+}
+
+/// Prints what `f` makes of the session of `target` (which honours `--dry-run` itself).
+fn print_with<T: serde::Serialize + std::fmt::Display>(
+    cx: &Context,
+    target: &Target,
+    what: &str,
+    f: impl AsyncFnOnce(&Session) -> stack_k8s::Result<T>,
+) -> anyhow::Result<ExitCode> {
+    block_on(what, async {
+        cx.out.print(&f(&session(cx, target, Purpose::Inspect).await?).await?)?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn wait_for(cx: &Context, no_wait: bool) -> Option<Duration> {
@@ -74,29 +91,6 @@ fn diff(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
         }
         note(&format!("error: {e:#}"));
         Ok(ExitCode::from(2))
-    })
-}
-
-fn status(cx: &Context, args: &Target) -> anyhow::Result<ExitCode> {
-    block_on("reading the status", async {
-        cx.out.print(&session(cx, args, Purpose::Inspect).await?.status().await?)?;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-fn scale(cx: &Context, args: &Scale) -> anyhow::Result<ExitCode> {
-    block_on("scaling", async {
-        let s = session(cx, &args.target, Purpose::Inspect).await?;
-        cx.out.print(&s.scale(&args.workload, args.replicas, wait_for(cx, args.no_wait), &mut cx.events()).await?)?;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-fn rollback(cx: &Context, args: &Rollback) -> anyhow::Result<ExitCode> {
-    block_on("rolling back", async {
-        let s = session(cx, &args.target, Purpose::Inspect).await?;
-        cx.out.print(&s.rollback(&args.workload, args.to_revision, wait_for(cx, args.no_wait), &mut cx.events()).await?)?;
-        Ok(ExitCode::SUCCESS)
     })
 }
 

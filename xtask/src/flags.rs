@@ -27,7 +27,7 @@ pub struct Global {
     /// directory, else this repository's)
     #[arg(long, global = true, value_name = "DIR")]
     pub infra: Option<Utf8PathBuf>,
-    /// Environment: local, test, dev, staging, prod
+    /// Environment: local, test, minikube, dev, staging, prod
     #[arg(long, global = true, value_name = "ENV", env = "SRVTHREDS_ENV", default_value = "local")]
     pub env: String,
     /// Print the exact plan and change nothing
@@ -112,6 +112,10 @@ pub enum Command {
         #[command(subcommand)]
         action: Config,
     },
+    /// Check this machine for what --env needs: engine, tools, kube context, ports, disk, inotify, AWS
+    Doctor,
+    /// Print the shell completion script of the `xtask` binary (README: installing them)
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Args)]

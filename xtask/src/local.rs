@@ -1,18 +1,17 @@
-//! The local Docker observation commands: `status`, `db status`, `logs`, `test-images`,
+//! The local observation commands: `status`, `db status`, `logs`, `doctor`, `test-images`,
 //! `bench compose`.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use stack_compose::logs::{Follow, Services};
-use stack_compose::{Engine, EngineOptions};
+use stack_compose::{Engine, EngineOptions, logs::Follow, logs::Services};
+use stack_ops::block_on;
 use stack_testkit::{bench, images};
 
 use crate::Context;
 use crate::backend::runtime;
 use crate::output::note;
-use stack_ops::block_on;
 
 async fn connect() -> anyhow::Result<Engine> {
     Ok(Engine::connect(&EngineOptions::from_env(&|k| std::env::var(k).ok())).await?)
@@ -24,7 +23,7 @@ fn repo_root(cx: &Context) -> camino::Utf8PathBuf {
     cx.infra.parent().map_or_else(|| ".".into(), camino::Utf8Path::to_owned)
 }
 
-/// `status` (all services) and `db status` (`only` the data layer).
+/// `status` (all services) and `db status` (`only` the data layer) of a Docker environment.
 pub fn status(cx: &Context, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let infra = cx.load()?;
     let filter = match only {
@@ -60,6 +59,13 @@ pub fn logs(cx: &Context, only: Option<&str>, services: &[String], follow: bool,
     }
 }
 
+/// `doctor`: [`stack_ops::doctor::run`] for `--env`; exit 1 on an error.
+pub fn doctor(cx: &Context) -> anyhow::Result<ExitCode> {
+    let report = stack_ops::doctor::run(&cx.load()?, &cx.env, &stack_ops::doctor::Probe::process()).map_err(anyhow::Error::from_boxed)?;
+    cx.out.print(&report)?;
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 /// `test-images`: builds or finds the local test images and prints `NAME=VALUE` lines.
 pub fn test_images(cx: &Context) -> anyhow::Result<ExitCode> {
     let progress = cx.terminal();
@@ -78,17 +84,8 @@ pub fn bench_compose(cx: &Context, runs: usize) -> anyhow::Result<ExitCode> {
         cx.out.print(&bench::DryRun::new(runs))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let repo_root = repo_root(cx);
-    let quiet = stack_compose::entry::Quiet;
-    let images = runtime()?.block_on(async { anyhow::Ok(images::ensure(&connect().await?, &repo_root, &quiet).await?) })?;
-    let options = bench::Options {
-        xtask: std::env::current_exe()?,
-        infra: cx.infra.clone().into_std_path_buf(),
-        runs: runs.max(1),
-        image_vars: images.vars,
-        deadline: Duration::from_secs(cx.wait_timeout),
-    };
     note(&format!("benchmark: {runs} interleaved runs of each; every cold run starts from no containers (images present)"));
-    cx.out.print(&bench::compare_with_compose(&options).map_err(anyhow::Error::msg)?)?;
+    let (xtask, infra, deadline) = (std::env::current_exe()?, cx.infra.clone().into_std_path_buf(), Duration::from_secs(cx.wait_timeout));
+    cx.out.print(&bench::run(xtask, infra, &repo_root(cx), runs, deadline).map_err(anyhow::Error::msg)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,11 +5,8 @@ mod backend;
 mod cloud;
 #[cfg(feature = "full")]
 mod cluster;
-mod config;
 mod deploy;
 mod flags;
-#[cfg(feature = "full")]
-mod health;
 mod images;
 mod k8s;
 mod local;
@@ -23,6 +20,7 @@ use std::process::ExitCode;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::{CommandFactory, FromArgMatches};
+use stack_config::environment::Kind;
 use stack_config::infra::LoadOptions;
 
 use crate::backend::in_full_build;
@@ -81,6 +79,7 @@ impl Context {
     /// output on stdout as the human result (stderr with `--output json`).
     pub fn terminal(&self) -> stack_compose::entry::Terminal {
         stack_compose::entry::Terminal::for_command_line(self.quiet, self.verbose, self.out.is_json() || self.out.to_stderr)
+            .live(std::time::Duration::from_secs(self.wait_timeout))
     }
 
     /// Runs `f` with this context's console for the workflows of `stack-ops`: progress on stderr,
@@ -150,7 +149,7 @@ fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
     };
     match flags.command {
         Command::Deploy(args) => deploy::run(&cx, args),
-        Command::Config { action } => in_full_build!(cx, config::run(&cx, action)),
+        Command::Config { action } => k8s::config_check(&cx, action),
         Command::Db { action } => match action {
             Db::Start => deploy::run_short(&cx, "s_a_dbs"),
             Db::Stop => deploy::run_short(&cx, "stop_a_dbs"),
@@ -164,22 +163,29 @@ fn run(flags: Xtask, command: String) -> anyhow::Result<ExitCode> {
             Services::Logs(l) => local::logs(&cx, Some("s_a_s"), &l.services, l.follow, &l.tail),
         },
         Command::Bootstrap => deploy::run_short(&cx, "bootstrap"),
+        Command::Status if cx.load()?.environments.get(&cx.env)?.kind != Kind::Docker => in_full_build!(cx, release::status(&cx)),
         Command::Status => local::status(&cx, None),
         Command::Logs(l) => local::logs(&cx, None, &l.services, l.follow, &l.tail),
         Command::TestImages => local::test_images(&cx),
         Command::Images { action: flags::Images::Push(args) } => images::push(&cx, args),
         Command::Bench { what: flags::Bench::Compose { runs } } => local::bench_compose(&cx, runs),
-        Command::Health(args) => in_full_build!(cx, health::run(&cx, args)),
+        Command::Health(args) => in_full_build!(cx, release::health(&cx, args)),
         Command::Minikube { action } => minikube::run(&cx, action),
         Command::K8s { action: K8s::Render(args) } => k8s::render(&cx, args),
         Command::K8s { action: K8s::Pin(args) } => k8s::pin(&cx, args),
-        Command::K8s { action: K8s::Validate(args) } => in_full_build!(cx, k8s::validate(&cx, &args)),
+        Command::K8s { action: K8s::Validate(args) } => k8s::validate(&cx, &args),
         Command::K8s { action } => in_full_build!(cx, cluster::run(&cx, action)),
         Command::Release(args) => in_full_build!(cx, release::release(&cx, args)),
         Command::Smoke(args) => in_full_build!(cx, release::smoke(&cx, args)),
-        Command::Cloud { action: Cloud::Lint } => config::lint_terraform(&cx),
+        Command::Cloud { action: Cloud::Lint } => k8s::lint_terraform(&cx),
         Command::Cloud { action: action @ (Cloud::Plan | Cloud::Apply { .. } | Cloud::Destroy { .. }) } => terraform::run(&cx, action),
         Command::Cloud { action } => in_full_build!(cx, cloud::run(&cx, action)),
+        Command::Doctor => local::doctor(&cx),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Xtask::command(), "xtask", &mut script);
+            cx.out.text(&String::from_utf8_lossy(&script)).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -191,6 +197,7 @@ pub fn load_options() -> LoadOptions {
 fn init_logging(verbose: u8, quiet: bool) {
     let level = stack_ops::log_filter(verbose, quiet);
     let filter = tracing_subscriber::EnvFilter::try_from_env("XTASK_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let ci = stack_compose::live::ci(std::env::var("CI").ok().as_deref());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none() && !ci;
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).with_target(false).without_time().init();
 }

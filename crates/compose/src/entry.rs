@@ -104,10 +104,12 @@ pub enum JobOutput {
 /// The sink of a command line: progress and command output on stderr, job output where
 /// `jobs` says. The one place this crate writes to the process's streams, and only for a
 /// caller that chose it.
-#[derive(Debug, Clone, Copy)]
+/// On a terminal (see [`Terminal::live`]) progress is drawn live.
+#[derive(Debug, Clone)]
 pub struct Terminal {
     pub detail: Detail,
     pub jobs: JobOutput,
+    pub live: Option<crate::live::Live>,
 }
 
 impl Terminal {
@@ -119,7 +121,24 @@ impl Terminal {
             (_, true) => Detail::Verbose,
             _ => Detail::Normal,
         };
-        Terminal { detail, jobs: if jobs_on_stderr { JobOutput::Stderr } else { JobOutput::Stdout } }
+        Terminal { detail, jobs: if jobs_on_stderr { JobOutput::Stderr } else { JobOutput::Stdout }, live: None }
+    }
+
+    /// Draws progress live when stderr is a terminal and `CI` is unset ([`crate::live::Live`]),
+    /// waits measured against `deadline`; plain lines otherwise, and always with `Quiet`.
+    pub fn live(mut self, deadline: Duration) -> Terminal {
+        if self.detail != Detail::Quiet && crate::live::Live::wanted() {
+            self.live = Some(crate::live::Live::new(deadline));
+        }
+        self
+    }
+
+    /// A plain line on stderr, above the live lines when there are any.
+    pub fn line(&self, line: &str) {
+        match &self.live {
+            Some(live) => live.line(line),
+            None => line_to(&mut std::io::stderr(), line),
+        }
     }
 }
 
@@ -130,8 +149,10 @@ impl Progress for Terminal {
             Detail::Normal => !matches!(event, Event::ImageBuildLine { .. }),
             Detail::Verbose => true,
         };
-        if shown {
-            line_to(&mut std::io::stderr(), &event.to_string());
+        match (&self.live, shown) {
+            (_, false) => {}
+            (Some(live), true) => live.event(event, self.detail == Detail::Verbose),
+            (None, true) => line_to(&mut std::io::stderr(), &event.to_string()),
         }
     }
 }
@@ -139,14 +160,17 @@ impl Progress for Terminal {
 impl Sink for Terminal {
     fn hook_line(&self, line: &str) {
         if self.detail != Detail::Quiet {
-            line_to(&mut std::io::stderr(), line);
+            self.line(line);
         }
     }
 
     fn job_line(&self, job: &str, line: &str) {
         match self.jobs {
-            JobOutput::Stdout => line_to(&mut std::io::stdout(), &format!("{job} | {line}")),
-            JobOutput::Stderr => line_to(&mut std::io::stderr(), &format!("{job} | {line}")),
+            JobOutput::Stdout => {
+                let print = || line_to(&mut std::io::stdout(), &format!("{job} | {line}"));
+                self.live.as_ref().map_or_else(print, |live| live.suspend(print));
+            }
+            JobOutput::Stderr => self.line(&format!("{job} | {line}")),
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod entry;
 mod error;
 pub mod hooks;
 pub mod labels;
+pub mod live;
 mod lock;
 pub mod logs;
 pub mod observe;

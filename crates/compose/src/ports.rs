@@ -20,6 +20,29 @@ pub(crate) struct OwnContainers {
 }
 
 impl Engine {
+    /// The published ports of `services` (of compose project `project`) that something other
+    /// than the service's own containers holds, each as the error `up` stops with; read only
+    /// (the preflight `doctor` shares with `up`).
+    pub async fn port_conflicts(&self, project: &str, services: &[&stack_config::compose::Service]) -> Result<Vec<Error>> {
+        let containers = self.project_containers(project).await?;
+        let mut conflicts = Vec::new();
+        for svc in services {
+            let mine = containers.iter().filter(|c| c.service == svc.name);
+            let (running, stopped): (Vec<_>, Vec<_>) = mine.partition(|c| matches!(c.state.as_str(), "running" | "paused" | "restarting"));
+            let own = OwnContainers {
+                running: running.into_iter().map(|c| c.name.clone()).collect(),
+                stopped: stopped.into_iter().map(|c| c.name.clone()).collect(),
+            };
+            for port in &svc.ports {
+                match self.check_port(&svc.name, port, &own).await {
+                    Err(e @ Error::PortInUse { .. }) => conflicts.push(e),
+                    other => other?,
+                }
+            }
+        }
+        Ok(conflicts)
+    }
+
     /// Checks that `port` of `service` can be bound, given the service's own containers.
     pub(crate) async fn check_port(&self, service: &str, port: &Port, own: &OwnContainers) -> Result<()> {
         let Some(published) = port.published else { return Ok(()) };

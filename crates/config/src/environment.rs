@@ -26,6 +26,17 @@ pub enum Kind {
     Docker,
     /// EKS with managed data services.
     Cloud,
+    /// A Kubernetes cluster on this machine (minikube, or the local cluster) for the services,
+    /// with the data stores on the host's Docker (its compose `project`, as `db start` runs them).
+    Minikube,
+}
+
+impl Kind {
+    /// Whether compose deployments run in this environment: Docker's containers, or
+    /// minikube's host data stores.
+    pub fn has_docker(self) -> bool {
+        matches!(self, Kind::Docker | Kind::Minikube)
+    }
 }
 
 /// One environment.
@@ -228,12 +239,13 @@ fn decode_env(ctx: &mut Ctx<'_>, name: &str, n: &Node, field: &str) -> Option<En
         Some(k) => match ctx.string(k, &join(field, "kind")).as_deref() {
             Some("docker") => Some(Kind::Docker),
             Some("cloud") => Some(Kind::Cloud),
+            Some("minikube") => Some(Kind::Minikube),
             Some(other) => {
                 ctx.error_help(
                     k.location,
                     &join(field, "kind"),
                     format!("unknown kind `{other}`"),
-                    suggest::did_you_mean(other, ["docker", "cloud"]),
+                    suggest::did_you_mean(other, ["docker", "cloud", "minikube"]),
                 );
                 None
             }
@@ -264,10 +276,10 @@ fn decode_env(ctx: &mut Ctx<'_>, name: &str, n: &Node, field: &str) -> Option<En
         location: n.location,
     };
     match env.kind {
-        Kind::Docker if env.project.is_none() => ctx.error_help(
+        Kind::Docker | Kind::Minikube if env.project.is_none() => ctx.error_help(
             n.location,
             &join(field, "project"),
-            "a docker environment needs `project` (the compose project name)",
+            "a docker or minikube environment needs `project` (the compose project name of its containers or host data stores)",
             Some("e.g. \"project\": \"srvthreds\"".to_owned()),
         ),
         Kind::Cloud if env.cluster.is_none() => ctx.error_help(
@@ -275,6 +287,12 @@ fn decode_env(ctx: &mut Ctx<'_>, name: &str, n: &Node, field: &str) -> Option<En
             &join(field, "cluster"),
             "a cloud environment needs `cluster`",
             Some("e.g. \"cluster\": { \"name\": \"srvthreds-dev\", \"region\": \"us-west-2\" }".to_owned()),
+        ),
+        Kind::Minikube if env.overlay.is_none() => ctx.error_help(
+            n.location,
+            &join(field, "overlay"),
+            "a minikube environment needs `overlay` (the Kubernetes overlay it runs)",
+            Some("e.g. \"overlay\": \"minikube\"".to_owned()),
         ),
         _ => {}
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::compose::{self, Project};
 use crate::deployment::{Catalogue, Composing, DeployCommand, Deployment, Effective, FileRef};
-use crate::environment::{self, Environment, Environments, Kind, Vars};
+use crate::environment::{self, Environment, Environments, Vars};
 use crate::{Diagnostic, Diagnostics, Error, Result, kustomize, suggest};
 
 /// The catalogue, relative to the infrastructure root.
@@ -235,7 +235,7 @@ impl Infra {
         let mut compose_project = None;
         let mut services = Vec::new();
         if target.composing == Composing::Docker {
-            if environment.kind != Kind::Docker {
+            if !environment.kind.has_docker() {
                 return Err(one(Diagnostic::error(
                     &self.environments.file,
                     Some(environment.location),

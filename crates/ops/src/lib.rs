@@ -25,6 +25,7 @@
 pub mod catalogue;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod doctor;
 #[cfg(feature = "health")]
 pub mod health;
 pub mod images;
@@ -33,6 +34,8 @@ pub mod minikube;
 pub mod release;
 #[cfg(all(feature = "cluster", feature = "health"))]
 pub mod smoke;
+#[cfg(all(feature = "cluster", feature = "health"))]
+pub mod status;
 
 use std::sync::Arc;
 

@@ -91,6 +91,18 @@ impl std::fmt::Display for DryRun {
 
 const SERVICES: [&str; 3] = ["mongo", "redis", "rabbitmq"];
 
+/// `bench compose`: builds or finds the local test images of `repo_root`, then
+/// [`compare_with_compose`] with `xtask` on the tree `infra`.
+pub fn run(xtask: PathBuf, infra: PathBuf, repo_root: &camino::Utf8Path, runs: usize, deadline: Duration) -> Result<Report, String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let images = rt.block_on(async {
+        let engine = stack_compose::Engine::connect(&stack_compose::EngineOptions::from_env(&|k| std::env::var(k).ok())).await?;
+        crate::images::ensure(&engine, repo_root, &stack_compose::entry::Quiet).await
+    });
+    let image_vars = images.map_err(|e| e.to_string())?.vars;
+    compare_with_compose(&Options { xtask, infra, runs: runs.max(1), image_vars, deadline })
+}
+
 /// Runs the comparison. Errors are descriptive strings: this is a measuring tool.
 pub fn compare_with_compose(options: &Options) -> Result<Report, String> {
     which_compose()?;

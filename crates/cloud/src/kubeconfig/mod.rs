@@ -57,6 +57,27 @@ pub enum Outcome {
     Unchanged,
 }
 
+/// The binary an exec plugin should name for `exe` (a build of this toolkit with the AWS
+/// backend): `exe` itself, unless it is a cargo target directory's plain build
+/// (`<target>/<profile>/NAME`, a target directory has a `CACHEDIR.TAG`), which the next plain
+/// build replaces with one that lacks the backend. Then a copy of it at the full build's path,
+/// `<target>/full/<profile>/NAME`, which only full builds write.
+pub fn stable_binary(exe: &Path) -> std::io::Result<PathBuf> {
+    let (Some(profile), Some(name)) = (exe.parent(), exe.file_name()) else { return Ok(exe.to_owned()) };
+    match profile.parent() {
+        Some(target) if target.join("CACHEDIR.TAG").is_file() && target.file_name().is_some_and(|n| n != "full") => {
+            let dir = target.join("full").join(profile.file_name().unwrap_or_default());
+            // Copied beside, then renamed over: a running full build keeps its own file.
+            let part = dir.join(".exec-plugin.part");
+            std::fs::create_dir_all(&dir)?;
+            std::fs::copy(exe, &part)?;
+            std::fs::rename(&part, dir.join(name))?;
+            Ok(dir.join(name))
+        }
+        _ => Ok(exe.to_owned()),
+    }
+}
+
 /// The kubeconfig kubectl would use: the first path of `KUBECONFIG`, else `~/.kube/config`.
 ///
 /// `var` looks up environment variables (`|k| std::env::var(k).ok()` in a program).
@@ -357,6 +378,22 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn a_plain_build_is_copied_to_the_full_build_path_and_others_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::create_dir_all(target.join("debug")).unwrap();
+        std::fs::write(target.join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55").unwrap();
+        let plain = target.join("debug/xtask");
+        std::fs::write(&plain, "full binary").unwrap();
+        let named = stable_binary(&plain).unwrap();
+        assert_eq!(named, target.join("full/debug/xtask"));
+        assert_eq!(std::fs::read_to_string(&named).unwrap(), "full binary");
+        assert_eq!(stable_binary(&named).unwrap(), named, "the full build's own binary is named as it is");
+        let installed = dir.path().join("bin/xtask");
+        assert_eq!(stable_binary(&installed).unwrap(), installed, "outside a target directory: as it is");
+    }
 
     const ARN: &str = "arn:aws:eks:us-west-2:123456789012:cluster/srvthreds-dev";
 

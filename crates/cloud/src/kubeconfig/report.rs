@@ -37,8 +37,7 @@ pub struct Report {
     /// `None` under a dry run.
     pub outcome: Option<Outcome>,
     pub dry_run: bool,
-    /// The credential command line of the entry (the text report shows it).
-    #[serde(skip)]
+    /// The credential command line of the entry: which binary kubectl will run.
     pub credentials: String,
 }
 

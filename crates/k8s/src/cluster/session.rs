@@ -488,6 +488,35 @@ impl Session {
             .collect()
     }
 
+    /// The pods of `workload` that are not ready, each with why: a container's waiting reason
+    /// (`CrashLoopBackOff: ...`), a terminated container's, or the pod's phase.
+    pub async fn unready_pods(&self, workload: &Workload) -> Result<Vec<(String, String)>> {
+        let pods = rollout::pods_of(&self.client, workload).await?;
+        Ok(pods
+            .iter()
+            .filter(|pod| !rollout::pod_ready(pod) && pod.metadata.deletion_timestamp.is_none())
+            .map(|pod| {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                let status = pod.status.as_ref();
+                let containers = status.into_iter().flat_map(|s| s.container_statuses.iter().flatten());
+                let why = containers
+                    .filter(|c| !c.ready)
+                    .find_map(|c| {
+                        let state = c.state.as_ref()?;
+                        let (reason, message) = match (&state.waiting, &state.terminated, &state.running) {
+                            (Some(w), _, _) => (w.reason.clone().unwrap_or_else(|| "Waiting".into()), w.message.clone()),
+                            (_, Some(t), _) => (t.reason.clone().unwrap_or_else(|| "Terminated".into()), t.message.clone()),
+                            (_, _, Some(_)) => ("running, readiness probe failing".to_owned(), None),
+                            _ => return None,
+                        };
+                        Some(format!("container `{}` {reason}{}", c.name, message.map(|m| format!(": {m}")).unwrap_or_default()))
+                    })
+                    .unwrap_or_else(|| format!("phase {}", status.and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into())));
+                (name, why)
+            })
+            .collect())
+    }
+
     /// The workload named `name` (`srvthreds-engine`, `deployment/srvthreds-engine`,
     /// `deploy/…`, `statefulset/…`, `sts/…`, `job/…`).
     pub fn workload(&self, name: &str) -> Result<Workload> {
