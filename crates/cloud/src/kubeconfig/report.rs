@@ -118,7 +118,7 @@ mod tests {
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"environment": "dev", "cluster": "c", "kubeconfig": path.display().to_string(), "context": "dev", "outcome": null, "dryRun": true})
+            serde_json::json!({"environment": "dev", "cluster": "c", "kubeconfig": path.display().to_string(), "context": "dev", "outcome": null, "dryRun": true, "credentials": "/opt/bin/xtask cloud token --cluster c"})
         );
     }
 
