@@ -152,7 +152,7 @@ fn deploy_without_arguments_on_a_terminal_asks_for_environment_then_deployment()
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(text.contains("Environment:") && text.contains("Deployment:"), "{text}");
-    assert!(text.contains("`9` is not a number between 1 and 5"), "{text}");
+    assert!(text.contains("`9` is not a number between 1 and 6"), "{text}");
     assert!(text.contains("plan: up `s_a_dbs_s` in environment `local`"), "{text}");
 }
 
